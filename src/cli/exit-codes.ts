@@ -1,0 +1,61 @@
+// Exit codes of every `embassy` command, in one table (shown in --help), and the one mapping
+// from error codes to them.
+import type { ErrorCode } from '../errors.ts';
+
+export const EXIT = {
+  OK: 0,
+  FINDINGS: 1,
+  USAGE: 2,
+  INPUT: 3,
+  SITE: 4,
+  INTEGRITY: 5,
+  IO: 6,
+  INTERNAL: 70,
+} as const;
+
+export const EXIT_TABLE: readonly [number, string][] = [
+  [EXIT.OK, 'success'],
+  [EXIT.FINDINGS, 'verification ran and found problems (listed on stdout)'],
+  [EXIT.USAGE, 'bad command-line arguments'],
+  [EXIT.INPUT, 'an input file or value is malformed or too large; nothing was written'],
+  [EXIT.SITE, 'site missing, already exists, locked by another process, or misconfigured'],
+  [EXIT.INTEGRITY, 'a signature, proof or authentication check failed, or stored data is corrupt'],
+  [EXIT.IO, 'storage or network I/O failed; nothing was committed'],
+  [EXIT.INTERNAL, 'internal error (a bug): please report it'],
+];
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'usage':
+      return EXIT.USAGE;
+    case 'input.malformed':
+    case 'input.too-large':
+    case 'json.invalid':
+    case 'note.malformed':
+    case 'key.malformed':
+    case 'checkpoint.malformed':
+    case 'cosignature.malformed':
+    case 'witness.malformed':
+    case 'tile.malformed':
+    case 'proof.malformed':
+    case 'shamir.invalid':
+    case 'crypto.invalid-argument':
+      return EXIT.INPUT;
+    case 'site.exists':
+    case 'site.missing':
+    case 'site.config':
+    case 'log.locked':
+      return EXIT.SITE;
+    case 'note.unverified':
+    case 'note.bad-signature':
+    case 'checkpoint.origin-mismatch':
+    case 'cosignature.invalid':
+    case 'crypto.auth-failed':
+    case 'proof.invalid':
+    case 'log.corrupt':
+      return EXIT.INTEGRITY;
+    case 'store.not-found':
+    case 'store.io':
+      return EXIT.IO;
+  }
+}

@@ -1,0 +1,260 @@
+// A site on disk: its config, its keys and its log, in one directory.
+//
+//   <dir>/site.json          config (name, role, origin, public verifier keys); no secrets
+//   <dir>/keys/              mode 0700
+//   <dir>/keys/log.key       the log signing key (C2SP signer key string), mode 0600
+//   <dir>/keys/cosign.key    the cosigning (receipt/witness) key, type cosignature/v1, mode 0600
+//   <dir>/log/               the log in C2SP tlog-tiles layout (checkpoint, tile/…)
+//   <dir>/lock               present while a process writes the site (pid, host)
+//
+// init builds everything in a temporary sibling directory and renames it into place, so a site
+// either exists completely or not at all.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { mkdir, open, readFile, rename, rm, stat, readdir, chmod } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { EmbassyError } from '../errors.ts';
+import { cosignatureNoteSigner, formatCosignatureVerifierKey } from '../log/cosignature.ts';
+import {
+  ed25519NoteSigner,
+  formatSignerKey,
+  formatVerifierKey,
+  parseSignerKey,
+  parseVerifierKey,
+} from '../log/note.ts';
+import { ed25519PublicKey } from '../crypto/ed25519.ts';
+import { FsLogStore, type FsLogFaultHook } from '../store/fs-log-store.ts';
+import { LogWriter, type LogIdentity } from '../sitelog/writer.ts';
+
+export const SITE_FORMAT = 'data-embassy/site/v1';
+export const SITE_ROLES = ['home', 'mirror', 'witness'] as const;
+export type SiteRole = (typeof SITE_ROLES)[number];
+
+export interface SiteConfig {
+  format: typeof SITE_FORMAT;
+  name: string;
+  role: SiteRole;
+  /** The log's origin line (C2SP tlog-checkpoint); also the signing key's name. */
+  origin: string;
+  logVerifierKey: string;
+  cosignVerifierKey: string;
+}
+
+const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// C2SP: a schema-less URL without spaces or '+'; we also keep it printable ASCII.
+const ORIGIN_RE = /^[\x21-\x2a\x2c-\x7e]{1,255}$/;
+
+export function defaultOrigin(name: string): string {
+  return `data-embassy.example/${name}`;
+}
+
+export interface InitOptions {
+  name: string;
+  role: SiteRole;
+  origin?: string;
+}
+
+export async function initSite(dirArg: string, options: InitOptions): Promise<SiteConfig> {
+  const dir = resolve(dirArg);
+  if (!NAME_RE.test(options.name)) {
+    throw new EmbassyError('usage', `init: site name ${JSON.stringify(options.name)} must be lowercase letters, digits and '-' (1–63)`);
+  }
+  if (!SITE_ROLES.includes(options.role)) {
+    throw new EmbassyError('usage', `init: role must be one of ${SITE_ROLES.join(', ')}, got ${JSON.stringify(options.role)}`);
+  }
+  const origin = options.origin ?? defaultOrigin(options.name);
+  if (!ORIGIN_RE.test(origin)) {
+    throw new EmbassyError('usage', `init: origin ${JSON.stringify(origin)} must be printable ASCII without spaces or '+'`);
+  }
+  const existing = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (existing !== undefined && existing.length > 0) {
+    throw new EmbassyError('site.exists', `init: ${dir} exists and is not empty`);
+  }
+
+  const tmp = join(dirname(dir), `.${basename(dir)}.init-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(join(tmp, 'keys'), { recursive: true, mode: 0o700 });
+  await chmod(join(tmp, 'keys'), 0o700);
+  try {
+    const logSeed = new Uint8Array(randomBytes(32));
+    const cosignSeed = new Uint8Array(randomBytes(32));
+    await writeSecret(join(tmp, 'keys', 'log.key'), formatSignerKey(origin, logSeed) + '\n');
+    await writeSecret(join(tmp, 'keys', 'cosign.key'), formatSignerKey(options.name, cosignSeed) + '\n');
+    const config: SiteConfig = {
+      format: SITE_FORMAT,
+      name: options.name,
+      role: options.role,
+      origin,
+      logVerifierKey: formatVerifierKey(origin, ed25519PublicKey(logSeed)),
+      cosignVerifierKey: formatCosignatureVerifierKey(options.name, ed25519PublicKey(cosignSeed)),
+    };
+    logSeed.fill(0);
+    cosignSeed.fill(0);
+    await writeDurable(join(tmp, 'site.json'), JSON.stringify(config, null, 2) + '\n', 0o644);
+    const site = await Site.open(tmp);
+    await LogWriter.create(site.logStore(), await site.logIdentity());
+    if (existing !== undefined) await rm(dir, { recursive: true });
+    await rename(tmp, dir);
+    await fsyncDir(dirname(dir));
+    return config;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export class Site {
+  private constructor(
+    readonly dir: string,
+    readonly config: SiteConfig,
+  ) {}
+
+  static async open(dirArg: string): Promise<Site> {
+    const dir = resolve(dirArg);
+    let text: string;
+    try {
+      text = await readFile(join(dir, 'site.json'), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new EmbassyError('site.missing', `site: no site at ${dir} (no site.json)`, {
+          hint: 'create one with `embassy init --dir DIR --name NAME --role home`',
+        });
+      }
+      throw new EmbassyError('store.io', `site: cannot read ${join(dir, 'site.json')}: ${(e as Error).message}`);
+    }
+    let config: SiteConfig;
+    try {
+      config = JSON.parse(text) as SiteConfig;
+    } catch {
+      throw new EmbassyError('site.config', `site: ${join(dir, 'site.json')} is not valid JSON`);
+    }
+    if (config.format !== SITE_FORMAT || typeof config.origin !== 'string' || typeof config.logVerifierKey !== 'string') {
+      throw new EmbassyError('site.config', `site: ${join(dir, 'site.json')} is not a ${SITE_FORMAT} config`);
+    }
+    return new Site(dir, config);
+  }
+
+  logStore(fault?: FsLogFaultHook): FsLogStore {
+    return new FsLogStore(join(this.dir, 'log'), fault ? { fault } : undefined);
+  }
+
+  /** The log's public identity; needs no secret. */
+  logVerifier(): ReturnType<typeof parseVerifierKey> {
+    return parseVerifierKey(this.config.logVerifierKey);
+  }
+
+  /** The log's signing identity; reads the private key file. */
+  async logIdentity(): Promise<LogIdentity> {
+    const skey = await readSecret(join(this.dir, 'keys', 'log.key'));
+    const parsed = parseSignerKey(skey);
+    const verifier = this.logVerifier();
+    if (parsed.name !== this.config.origin || verifier.name !== this.config.origin) {
+      throw new EmbassyError('site.config', `site: log key name does not match origin ${this.config.origin}`);
+    }
+    const signer = ed25519NoteSigner(parsed.name, parsed.seed);
+    parsed.seed.fill(0);
+    return { origin: this.config.origin, signer, verifier };
+  }
+
+  /** The cosigning signer (receipts, witness cosignatures). */
+  async cosigner(now: () => bigint): Promise<ReturnType<typeof cosignatureNoteSigner>> {
+    const parsed = parseSignerKey(await readSecret(join(this.dir, 'keys', 'cosign.key')));
+    const signer = cosignatureNoteSigner(parsed.name, parsed.seed, now);
+    parsed.seed.fill(0);
+    return signer;
+  }
+
+  /**
+   * Runs fn while holding the site's writer lock. The lock file names the holder's pid and host;
+   * a lock left by a process that no longer runs on this host (kill -9, power loss) is taken over.
+   */
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lockPath = join(this.dir, 'lock');
+    const me = JSON.stringify({ pid: process.pid, host: hostname() });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fh = await open(lockPath, 'wx', 0o644);
+        await fh.writeFile(me);
+        await fh.close();
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+          throw new EmbassyError('log.locked', `site: ${this.dir} is locked by another process`, {
+            hint: `if no embassy process runs for this site, remove ${lockPath}`,
+            cause: e,
+          });
+        }
+        const holder = await readFile(lockPath, 'utf8').catch(() => '');
+        if (!isStaleLock(holder)) {
+          throw new EmbassyError('log.locked', `site: ${this.dir} is locked by another process (${holder})`, {
+            hint: `wait for it to finish; if none runs, remove ${lockPath}`,
+          });
+        }
+        await rm(lockPath, { force: true });
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lockPath, { force: true });
+    }
+  }
+}
+
+function isStaleLock(holder: string): boolean {
+  try {
+    const { pid, host } = JSON.parse(holder) as { pid: number; host: string };
+    if (host !== hostname() || !Number.isInteger(pid)) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  } catch {
+    return true; // unreadable or half-written lock: its writer died between open and write
+  }
+}
+
+async function writeSecret(path: string, text: string): Promise<void> {
+  await writeDurable(path, text, 0o600);
+}
+
+async function writeDurable(path: string, text: string, mode: number): Promise<void> {
+  const fh = await open(path, 'wx', mode);
+  try {
+    await fh.writeFile(text);
+    await fh.chmod(mode); // umask must not widen or narrow what we asked for
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readSecret(path: string): Promise<string> {
+  try {
+    const st = await stat(path);
+    if ((st.mode & 0o077) !== 0) {
+      throw new EmbassyError('site.config', `site: key file ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, {
+        hint: `chmod 600 ${path}`,
+      });
+    }
+    return (await readFile(path, 'utf8')).trim();
+  } catch (e) {
+    if (e instanceof EmbassyError) throw e;
+    throw new EmbassyError('site.config', `site: cannot read key file ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
