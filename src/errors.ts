@@ -36,6 +36,17 @@ export const ERROR_CODES = [
   'site.exists',
   'site.missing',
   'site.config',
+  // objects, stores, record trees, datasets
+  'object.malformed', // stored object bytes do not parse
+  'object.id-mismatch', // bytes do not hash to the object id they were stored or served under
+  'store.corrupt', // pack file or index contradicts itself
+  'tree.unsorted', // input to a tree build is not sorted by key
+  'tree.duplicate-key', // the same key twice in one version
+  'tree.corrupt', // a node's structure is impossible (order, levels, counts)
+  'record.invalid', // a record without a key, with a bad key, or over a size limit
+  'dataset.unknown',
+  'dataset.exists',
+  'version.unknown',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

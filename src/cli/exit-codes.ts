@@ -40,11 +40,17 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'proof.malformed':
     case 'shamir.invalid':
     case 'crypto.invalid-argument':
+    case 'record.invalid':
+    case 'tree.unsorted':
+    case 'tree.duplicate-key':
       return EXIT.INPUT;
     case 'site.exists':
     case 'site.missing':
     case 'site.config':
     case 'log.locked':
+    case 'dataset.unknown':
+    case 'dataset.exists':
+    case 'version.unknown':
       return EXIT.SITE;
     case 'note.unverified':
     case 'note.bad-signature':
@@ -53,6 +59,10 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'crypto.auth-failed':
     case 'proof.invalid':
     case 'log.corrupt':
+    case 'object.malformed':
+    case 'object.id-mismatch':
+    case 'store.corrupt':
+    case 'tree.corrupt':
       return EXIT.INTEGRITY;
     case 'store.not-found':
     case 'store.io':
