@@ -53,10 +53,13 @@ export interface TreeRoot {
 
 /** Parameters of one dataset's trees, derived from its data key (see params.ts). */
 export interface TreeParams {
-  /** Keyed boundary function: node boundaries depend only on keys, never on values. */
-  shapeKey: Uint8Array;
-  /** Salts record hashes so that proof siblings reveal nothing to a guesser without the key. */
-  commitKey: Uint8Array;
+  /**
+   * Key of the per-key PRF: HMAC-SHA-256(treeKey, key) gives, in its first 8 bytes, the key's
+   * boundary rank (node boundaries depend only on keys, never on values: history independence),
+   * and in its other 24 bytes the salt of the key's record hash (so the sibling hashes in a
+   * proof reveal nothing to someone guessing other records without the dataset key).
+   */
+  treeKey: Uint8Array;
   /** Expected records per leaf (boundary probability 1/leafTarget). */
   leafTarget: number;
   /** Expected children per internal node. */
