@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'dataset.unknown',
   'dataset.exists',
   'version.unknown',
+  'record.not-found', // no record with that key in that version
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

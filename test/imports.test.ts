@@ -7,10 +7,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-const PURE = new Set(['format', 'crypto', 'log', 'tree']);
+const PURE = new Set(['format', 'crypto', 'log', 'tree', 'object', 'chunk', 'generate', 'proof']);
 const PURE_NODE_BUILTINS = new Set(['node:crypto', 'node:buffer']);
 // Third-party packages that do no I/O and may be used by pure modules.
-const PURE_PACKAGES = new Set(['shamir-secret-sharing']);
+const PURE_PACKAGES = new Set(['shamir-secret-sharing', 'zstd-napi']);
 const FORBIDDEN: Record<string, string[]> = {
   verify: ['sync', 'serve', 'cli'],
 };

@@ -10,6 +10,7 @@ export const EXIT = {
   SITE: 4,
   INTEGRITY: 5,
   IO: 6,
+  NOT_FOUND: 7,
   INTERNAL: 70,
 } as const;
 
@@ -21,6 +22,7 @@ export const EXIT_TABLE: readonly [number, string][] = [
   [EXIT.SITE, 'site missing, already exists, locked by another process, or misconfigured'],
   [EXIT.INTEGRITY, 'a signature, proof or authentication check failed, or stored data is corrupt'],
   [EXIT.IO, 'storage or network I/O failed; nothing was committed'],
+  [EXIT.NOT_FOUND, 'the record asked for is not in that version'],
   [EXIT.INTERNAL, 'internal error (a bug): please report it'],
 ];
 
@@ -67,5 +69,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'store.not-found':
     case 'store.io':
       return EXIT.IO;
+    case 'record.not-found':
+      return EXIT.NOT_FOUND;
   }
 }

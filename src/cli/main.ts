@@ -2,7 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { processIo, reportError, type Io } from './output.ts';
+import { registerDataset } from './dataset.ts';
 import { registerDemo } from './demo.ts';
+import { registerGc } from './gc.ts';
+import { registerGenerate } from './generate.ts';
+import { registerGet } from './get.ts';
+import { registerIngest } from './ingest.ts';
+import { registerProof } from './proof.ts';
+import { registerVerify } from './verify.ts';
 import { registerInit } from './init.ts';
 import { registerLog } from './log.ts';
 import { registerStatement } from './statement.ts';
@@ -36,6 +43,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerInit(program, ctx);
   registerStatement(program, ctx);
   registerLog(program, ctx);
+  registerDataset(program, ctx);
+  registerIngest(program, ctx);
+  registerGet(program, ctx);
+  registerProof(program, ctx);
+  registerGc(program, ctx);
+  registerGenerate(program, ctx);
+  registerVerify(program, ctx);
   registerDemo(program, ctx);
   for (const c of program.commands) propagate(c);
 

@@ -6,6 +6,7 @@ import { concatBytes, fromHex, toHex, uint64BE, utf8 } from '../format/bytes.ts'
 import {
   aes256GcmOpen,
   aes256GcmSeal,
+  createDeterministicAead,
   DAEAD_INFO_ENC,
   DAEAD_INFO_OBJ,
   DAEAD_INFO_SIV,
@@ -114,6 +115,49 @@ describe('deterministicSeal / deterministicOpen: properties', () => {
     deterministicOpen(KEY, sealed, ad);
     assert.deepEqual(sealed, copy);
     assert.deepEqual(p, utf8.encode('plaintext'));
+  });
+});
+
+describe('createDeterministicAead: one context per key', () => {
+  test('gives the golden bytes, and the bytes of the spec for random inputs (K_obj as hkdfSha256)', () => {
+    const aead = createDeterministicAead(KEY);
+    for (const g of GOLDEN) {
+      assert.equal(toHex(aead.seal(hex(g.plaintext), hex(g.ad))), g.sealed);
+      assert.equal(toHex(aead.open(hex(g.sealed), hex(g.ad))), g.plaintext);
+    }
+    fc.assert(
+      fc.property(key32, bytes, bytes, (k, p, ad) => {
+        const sealed = createDeterministicAead(k).seal(p, ad);
+        const kSiv = hkdfSha256(k, EMPTY, utf8.encode(DAEAD_INFO_SIV), 32);
+        const siv = hmacSha256(kSiv, uint64BE(BigInt(ad.length)), ad, p);
+        const kEnc = hkdfSha256(k, EMPTY, utf8.encode(DAEAD_INFO_ENC), 32);
+        const kObj = hkdfSha256(kEnc, siv, utf8.encode(DAEAD_INFO_OBJ), 32);
+        assert.deepEqual(sealed, concatBytes(siv, aes256GcmSeal(kObj, new Uint8Array(12), p, ad)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('keeps working after the caller wipes its key, and refuses to work after wipe()', () => {
+    const k = KEY.slice();
+    const aead = createDeterministicAead(k);
+    k.fill(0);
+    const g = GOLDEN[2]!;
+    assert.equal(toHex(aead.seal(hex(g.plaintext), hex(g.ad))), g.sealed);
+    aead.wipe();
+    assert.throws(() => aead.seal(EMPTY, EMPTY), invalidArgument);
+    assert.throws(() => aead.open(hex(g.sealed), hex(g.ad)), invalidArgument);
+  });
+
+  test('a context and the one-shot functions open each other', () => {
+    fc.assert(
+      fc.property(key32, bytes, bytes, (k, p, ad) => {
+        const aead = createDeterministicAead(k);
+        assert.deepEqual(aead.open(deterministicSeal(k, p, ad), ad), p);
+        assert.deepEqual(deterministicOpen(k, aead.seal(p, ad), ad), p);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 

@@ -4,6 +4,9 @@
 //   <dir>/keys/              mode 0700
 //   <dir>/keys/log.key       the log signing key (C2SP signer key string), mode 0600
 //   <dir>/keys/cosign.key    the cosigning (receipt/witness) key, type cosignature/v1, mode 0600
+//   <dir>/keys/kek.key       home only: the key-encryption key that wraps every data key, mode 0600
+//                            (until custody by M-of-N shares replaces it)
+//   <dir>/objects/           encrypted objects in pack files with a SQLite index
 //   <dir>/log/               the log in C2SP tlog-tiles layout (checkpoint, tile/…)
 //   <dir>/lock               present while a process writes the site (pid, host)
 //
@@ -23,7 +26,9 @@ import {
   parseVerifierKey,
 } from '../log/note.ts';
 import { ed25519PublicKey } from '../crypto/ed25519.ts';
+import { fromBase64 } from '../format/bytes.ts';
 import { FsLogStore, type FsLogFaultHook } from '../store/fs-log-store.ts';
+import { PackObjectStore } from '../store/pack-store.ts';
 import { LogWriter, type LogIdentity } from '../sitelog/writer.ts';
 
 export const SITE_FORMAT = 'data-embassy/site/v1';
@@ -38,6 +43,8 @@ export interface SiteConfig {
   origin: string;
   logVerifierKey: string;
   cosignVerifierKey: string;
+  /** Optional: bytes at which a pack file is written (default 32 MiB). */
+  packSize?: number;
 }
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -93,6 +100,11 @@ export async function initSite(dirArg: string, options: InitOptions): Promise<Si
     };
     logSeed.fill(0);
     cosignSeed.fill(0);
+    if (options.role === 'home') {
+      const kek = new Uint8Array(randomBytes(32));
+      await writeSecret(join(tmp, 'keys', 'kek.key'), formatKekFile(kek));
+      kek.fill(0);
+    }
     await writeDurable(join(tmp, 'site.json'), JSON.stringify(config, null, 2) + '\n', 0o644);
     const site = await Site.open(tmp);
     await LogWriter.create(site.logStore(), await site.logIdentity());
@@ -167,6 +179,37 @@ export class Site {
     return signer;
   }
 
+  /** The home's key-encryption key. Callers wipe it (fill(0)) when done. */
+  async readKek(): Promise<Uint8Array> {
+    const path = join(this.dir, 'keys', 'kek.key');
+    let text: string;
+    try {
+      text = await readSecret(path);
+    } catch (e) {
+      if (e instanceof EmbassyError && /ENOENT/.test(e.message)) {
+        throw new EmbassyError('site.config', `site: ${this.config.name} has no key-encryption key (${path})`, {
+          hint: this.config.role === 'home' ? 'the KEK is created by `embassy init --role home`' : 'only a home site or an activated mirror holds keys',
+        });
+      }
+      throw e;
+    }
+    return parseKekFile(text, path);
+  }
+
+  objectsDir(): string {
+    return join(this.dir, 'objects');
+  }
+
+  /** The site's object store (pack files and their index); the caller closes it. */
+  async openObjects(): Promise<PackObjectStore> {
+    await mkdir(this.objectsDir(), { recursive: true });
+    const packSize = this.config.packSize;
+    if (packSize !== undefined && (!Number.isSafeInteger(packSize) || packSize < 1024)) {
+      throw new EmbassyError('site.config', `site: packSize in ${join(this.dir, 'site.json')} must be an integer ≥ 1024`);
+    }
+    return PackObjectStore.open(this.objectsDir(), packSize ? { targetPackSize: packSize } : undefined);
+  }
+
   /**
    * Runs fn while holding the site's writer lock. The lock file names the holder's pid and host;
    * a lock left by a process that no longer runs on this host (kill -9, power loss) is taken over.
@@ -202,6 +245,19 @@ export class Site {
       await rm(lockPath, { force: true });
     }
   }
+}
+
+const KEK_FILE_PREFIX = 'data-embassy-kek-v1 ';
+
+function formatKekFile(kek: Uint8Array): string {
+  return KEK_FILE_PREFIX + Buffer.from(kek).toString('base64') + '\n';
+}
+
+function parseKekFile(text: string, path: string): Uint8Array {
+  const b64 = text.startsWith(KEK_FILE_PREFIX) ? text.slice(KEK_FILE_PREFIX.length) : '';
+  const kek = fromBase64(b64);
+  if (!kek || kek.length !== 32) throw new EmbassyError('site.config', `site: ${path} is not a KEK file`);
+  return kek;
 }
 
 function isStaleLock(holder: string): boolean {

@@ -110,9 +110,11 @@ test('--help lists the exit codes', () => {
   assert.match(r.stdout, /Exit codes:/);
 });
 
-test('the demo runs, verifies a 700-statement log and catches the tampering', () => {
-  const r = embassy(['demo']);
+test('the demo runs end to end: seal, change, prove offline, refuse a forgery, verify', () => {
+  const r = embassy(['demo', '--persons', '3000']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /3\. verified: 700 entries, 4 tiles, 0 findings/);
-  assert.match(r.stdout, /log\.corrupt checkpoint: root of the 700 entries/);
+  assert.match(r.stdout, /persons v1: 3000 records/);
+  assert.match(r.stdout, /verified: .* is in nl\.brp\.personen version 2/);
+  assert.match(r.stdout, /forged copy .* is refused \(exit 5\)/);
+  assert.match(r.stdout, /with keys: 3 versions, .* ok=true; blind: .* ok=true/);
 });

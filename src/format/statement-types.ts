@@ -1,0 +1,150 @@
+// The typed statements a home site writes to its log (docs/format.md §2.1): dataset
+// declarations, wrapped data keys, sealed versions and retention. Each has a builder that
+// produces exactly the object that is canonicalised into the log, and a strict parser used
+// when reading the log back, so that a malformed statement is a finding, not a crash.
+import { EmbassyError } from '../errors.ts';
+import { fromBase64, fromHex } from './bytes.ts';
+import type { Statement } from './statement.ts';
+
+export const DATASET_ID_RE = /^[a-z0-9]+(?:[.-][a-z0-9]+)*$/;
+
+export interface DatasetStatement extends Statement {
+  type: 'dataset';
+  dataset: string;
+  /** Field paths whose values form the record key (joined with '/' when more than one). */
+  key: string[];
+  /** Secondary indexes: each a list of field paths. */
+  indexes: string[][];
+  /** Tree shape parameters, so that any key holder can check history independence. */
+  tree: { leafTarget: number; fanout: number; chunkThreshold: number; chunkMin: number; chunkAvg: number; chunkMax: number };
+  /** Target recovery point objective in seconds (used by replication status). */
+  rpoTarget?: number;
+}
+
+export interface KeyStatement extends Statement {
+  type: 'key';
+  dataset: string;
+  /** Number of this data key within the dataset: 1, 2, ... */
+  dek: number;
+  /** base64 of wrapKey(KEK, DEK, context) — see docs/format.md §4. */
+  wrapped: string;
+  /** hex fingerprint of the KEK that wraps it, and of the DEK itself. */
+  kekFingerprint: string;
+  dekFingerprint: string;
+}
+
+export interface IndexRootInfo {
+  fields: string[];
+  root: string; // hex object id
+  /** Level of the root node (0: a leaf). */
+  level: number;
+  commitment: string; // base64
+  records: number;
+}
+
+export interface VersionStatement extends Statement {
+  type: 'version';
+  dataset: string;
+  version: number;
+  previous: number | null;
+  /** hex object id of the root node */
+  root: string;
+  /** Level of the root node (0: the root is a leaf). */
+  level: number;
+  /** base64 of the root commitment */
+  commitment: string;
+  records: number;
+  /** ISO 8601 UTC time the source data represents. */
+  sourceTime: string;
+  dek: number;
+  indexes: IndexRootInfo[];
+}
+
+export interface RetentionStatement extends Statement {
+  type: 'retention';
+  dataset: string;
+  /** Versions below this number are no longer retained and may be garbage collected. */
+  keepFrom: number;
+}
+
+export type HomeStatement = DatasetStatement | KeyStatement | VersionStatement | RetentionStatement;
+
+/** Context bound into a wrapped data key: which dataset and which key number it is. */
+export function dekContext(dataset: string, dek: number): Uint8Array {
+  return new TextEncoder().encode(`dataset ${dataset}\ndek ${dek}\n`);
+}
+
+function bad(type: string, what: string): EmbassyError {
+  return new EmbassyError('input.malformed', `${type} statement: ${what}`);
+}
+
+function posInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+}
+function nonNegInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+function fieldList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.every((f) => typeof f === 'string' && f.length > 0);
+}
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
+/**
+ * Checks a statement of one of the home types; returns it typed, or undefined for types this
+ * module does not know (other statement types may share the log).
+ */
+export function parseHomeStatement(s: Statement): HomeStatement | undefined {
+  const o = s as Record<string, unknown>;
+  const dataset = o.dataset;
+  const needDataset = (): void => {
+    if (typeof dataset !== 'string' || !DATASET_ID_RE.test(dataset)) throw bad(s.type, 'bad dataset id');
+  };
+  switch (s.type) {
+    case 'dataset': {
+      needDataset();
+      if (!fieldList(o.key)) throw bad('dataset', 'key must be a non-empty list of field paths');
+      if (!Array.isArray(o.indexes) || !o.indexes.every(fieldList)) throw bad('dataset', 'indexes must be lists of field paths');
+      const t = o.tree as Record<string, unknown> | undefined;
+      if (!t || !['leafTarget', 'fanout', 'chunkThreshold', 'chunkMin', 'chunkAvg', 'chunkMax'].every((k) => posInt(t[k]))) {
+        throw bad('dataset', 'tree parameters missing or not positive integers');
+      }
+      if (o.rpoTarget !== undefined && !posInt(o.rpoTarget)) throw bad('dataset', 'rpoTarget must be a positive integer');
+      return s as DatasetStatement;
+    }
+    case 'key': {
+      needDataset();
+      if (!posInt(o.dek)) throw bad('key', 'dek must be a positive integer');
+      if (typeof o.wrapped !== 'string' || fromBase64(o.wrapped) === undefined) throw bad('key', 'wrapped must be base64');
+      for (const f of ['kekFingerprint', 'dekFingerprint']) {
+        if (typeof o[f] !== 'string' || fromHex(o[f] as string)?.length !== 16) throw bad('key', `${f} must be 32 hex digits`);
+      }
+      return s as KeyStatement;
+    }
+    case 'version': {
+      needDataset();
+      if (!posInt(o.version)) throw bad('version', 'version must be a positive integer');
+      if (!(o.previous === null || posInt(o.previous))) throw bad('version', 'previous must be null or a positive integer');
+      if (typeof o.root !== 'string' || fromHex(o.root)?.length !== 32) throw bad('version', 'root must be 64 hex digits');
+      if (!nonNegInt(o.level) || o.level > 64) throw bad('version', 'level must be an integer 0–64');
+      if (typeof o.commitment !== 'string' || fromBase64(o.commitment)?.length !== 32) throw bad('version', 'commitment must be base64 of 32 bytes');
+      if (!nonNegInt(o.records)) throw bad('version', 'records must be a non-negative integer');
+      if (typeof o.sourceTime !== 'string' || !ISO_RE.test(o.sourceTime)) throw bad('version', 'sourceTime must be ISO 8601 UTC');
+      if (!posInt(o.dek)) throw bad('version', 'dek must be a positive integer');
+      if (!Array.isArray(o.indexes)) throw bad('version', 'indexes must be a list');
+      for (const ix of o.indexes as Record<string, unknown>[]) {
+        if (!fieldList(ix?.fields) || typeof ix.root !== 'string' || fromHex(ix.root)?.length !== 32 || !nonNegInt(ix.level) ||
+            typeof ix.commitment !== 'string' || fromBase64(ix.commitment)?.length !== 32 || !nonNegInt(ix.records)) {
+          throw bad('version', 'malformed index entry');
+        }
+      }
+      return s as VersionStatement;
+    }
+    case 'retention': {
+      needDataset();
+      if (!posInt(o.keepFrom)) throw bad('retention', 'keepFrom must be a positive integer');
+      return s as RetentionStatement;
+    }
+    default:
+      return undefined;
+  }
+}
