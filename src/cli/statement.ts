@@ -43,6 +43,9 @@ export function registerStatement(program: Command, ctx: CommandContext): void {
     });
 }
 
+/** Types whose statements only their own commands write, because the catalog relies on their invariants. */
+const RESERVED_TYPES = new Set(['dataset', 'key', 'version', 'retention']);
+
 /** Reads and validates every line; throws on the first bad one, naming file and line. */
 export async function readStatements(file: string): Promise<Uint8Array[]> {
   const name = file === '-' ? '<stdin>' : file;
@@ -59,7 +62,13 @@ export async function readStatements(file: string): Promise<Uint8Array[]> {
     }
     if (text.trim() === '') return;
     try {
-      entries.push(encodeStatement(parseJsonStrict(text)));
+      const value = parseJsonStrict(text);
+      const bytes = encodeStatement(value);
+      const type = (value as { type: string }).type;
+      if (RESERVED_TYPES.has(type)) {
+        throw new EmbassyError('input.malformed', `statement type ${JSON.stringify(type)} is reserved: it is written by its own command (dataset add, ingest, gc)`);
+      }
+      entries.push(bytes);
     } catch (e) {
       if (e instanceof EmbassyError) {
         throw new EmbassyError(e.code === 'json.invalid' ? 'input.malformed' : e.code, `${name}:${lineNo}: ${e.message}`);

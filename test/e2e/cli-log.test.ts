@@ -58,6 +58,7 @@ const BAD_LINES: [string, string, RegExp][] = [
   ['an array', '[1,2]', /:3: .*object/],
   ['duplicate key', '{"type":"a","type":"b"}', /:3: /],
   ['too large', JSON.stringify({ type: 'a', text: 'x'.repeat(70_000) }), /:3: .*65535/],
+  ['a reserved type', JSON.stringify({ type: 'version', dataset: 'x' }), /:3: .*reserved/],
 ];
 
 for (const [what, line, message] of BAD_LINES) {
