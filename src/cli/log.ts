@@ -1,7 +1,7 @@
 // `embassy log verify`: checks the site's log end to end and lists every finding.
 import type { Command } from 'commander';
 import { toBase64 } from '../format/bytes.ts';
-import { parseStatement } from '../format/statement.ts';
+import { statementProblem } from '../format/statement.ts';
 import { Site } from '../site/site.ts';
 import { verifyLog } from '../verify/log.ts';
 import { EXIT } from './exit-codes.ts';
@@ -19,14 +19,7 @@ export function registerLog(program: Command, ctx: CommandContext): void {
       await ctx.run(!!o.json, async () => {
         const site = await Site.open(o.dir);
         const report = await verifyLog(site.logStore(), site.logVerifier(), {
-          checkEntry: (entry) => {
-            try {
-              parseStatement(entry);
-              return undefined;
-            } catch (e) {
-              return (e as Error).message;
-            }
-          },
+          checkEntry: statementProblem,
         });
         const ok = report.findings.length === 0;
         const out = { ok, ...report, root: report.root && toBase64(report.root) };

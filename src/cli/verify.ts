@@ -3,7 +3,7 @@
 // or --blind without keys (every object present and hash-valid, every graph complete).
 import type { Command } from 'commander';
 import { loadCatalog } from '../catalog/catalog.ts';
-import { parseStatement } from '../format/statement.ts';
+import { statementProblem } from '../format/statement.ts';
 import { unwrapDatasetKey } from '../seal/datasets.ts';
 import { ObjectTreeStore } from '../seal/tree-store.ts';
 import { Site } from '../site/site.ts';
@@ -34,14 +34,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
         const site = await Site.open(o.dir);
         const findings: Finding[] = [];
         const log = await verifyLog(site.logStore(), site.logVerifier(), {
-          checkEntry: (e) => {
-            try {
-              parseStatement(e);
-              return undefined;
-            } catch (err) {
-              return (err as Error).message;
-            }
-          },
+          checkEntry: statementProblem,
         });
         for (const f of log.findings) findings.push({ area: 'log', code: f.code, where: f.path, message: f.message });
         const out: Record<string, unknown> = { mode: o.blind ? 'blind' : 'keys', log: { size: log.size, entries: log.entriesChecked } };

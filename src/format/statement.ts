@@ -54,3 +54,13 @@ export function parseStatement(bytes: Uint8Array): Statement {
   }
   return value as Statement;
 }
+
+/** For verifiers that collect findings: the problem with an entry as a statement, or undefined. */
+export function statementProblem(bytes: Uint8Array): string | undefined {
+  try {
+    parseStatement(bytes);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

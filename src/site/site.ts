@@ -29,6 +29,7 @@ import { ed25519PublicKey } from '../crypto/ed25519.ts';
 import { fromBase64 } from '../format/bytes.ts';
 import { FsLogStore, type FsLogFaultHook } from '../store/fs-log-store.ts';
 import { PackObjectStore } from '../store/pack-store.ts';
+import { fsyncDir } from '../store/fsync.ts';
 import { LogWriter, type LogIdentity } from '../sitelog/writer.ts';
 
 export const SITE_FORMAT = 'data-embassy/site/v1';
@@ -305,12 +306,4 @@ async function readSecret(path: string): Promise<string> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 

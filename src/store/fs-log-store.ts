@@ -5,6 +5,7 @@ import { mkdir, open, rename, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { EmbassyError } from '../errors.ts';
 import { CHECKPOINT_PATH, type LogStore } from './log-store.ts';
+import { fsyncDir } from './fsync.ts';
 
 /** Named points inside put() and commit(); tests inject failures or kill -9 at each of them. */
 export type FsLogStep =
@@ -132,11 +133,3 @@ export class FsLogStore implements LogStore {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}

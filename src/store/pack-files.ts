@@ -2,6 +2,7 @@
 // through <dir>/tmp (write, fsync, rename, fsync both directories: durable when write() returns),
 // read by range through a small cache of open handles, checked in full, and deleted. Packs are
 // immutable once named, so a cached handle never sees stale bytes.
+import { fsyncDir } from './fsync.ts';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,14 +61,7 @@ export function io(what: string, e: unknown): EmbassyError {
 
 export const isNotFound = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { fsyncDir };
 
 interface Handle {
   fh: Promise<FileHandle>;
