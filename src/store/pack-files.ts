@@ -154,7 +154,7 @@ export class PackFiles {
   }
 
   /** Reads a whole pack and checks its name, structure and every entry's hash. */
-  async check(hex: string): Promise<PackCheck | undefined> {
+  async check(hex: string, onObject?: (id: Uint8Array, bytes: Uint8Array) => void): Promise<PackCheck | undefined> {
     const bytes = await this.read(hex);
     if (bytes === undefined) return undefined;
     const problems: PackFinding[] = [];
@@ -163,8 +163,11 @@ export class PackFiles {
     if (!scan.complete) problems.push({ kind: 'pack-incomplete', pack: hex, detail: scan.problem! });
     const good: PackEntry[] = [];
     for (const e of scan.entries) {
-      if (bytesEqual(sha256(bytes.subarray(e.offset, e.offset + e.length)), e.id)) good.push(e);
-      else {
+      const body = bytes.subarray(e.offset, e.offset + e.length);
+      if (bytesEqual(sha256(body), e.id)) {
+        good.push(e);
+        onObject?.(e.id, body);
+      } else {
         problems.push({
           kind: 'object-hash-mismatch',
           pack: hex,

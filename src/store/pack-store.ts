@@ -442,7 +442,11 @@ export class PackObjectStore implements ObjectStore {
    * Full scan: every pack file is read and hashed, every entry checked, every index row matched
    * against the pack it points into. Collects all findings; an empty list means all is well.
    */
-  async verifyPacks(): Promise<{ packs: number; objects: number; bytes: number; findings: PackFinding[] }> {
+  /**
+   * Reads and checks every pack file byte for byte. `onObject` sees every object that hashes to
+   * its id (a one-pass blind verification builds its object graph from it).
+   */
+  async verifyPacks(options: { onObject?: (id: ObjectId, bytes: Uint8Array) => void } = {}): Promise<{ packs: number; objects: number; bytes: number; findings: PackFinding[] }> {
     this.checkOpen();
     const run = this.queue.then(async () => {
       const findings: PackFinding[] = [];
@@ -455,7 +459,7 @@ export class PackObjectStore implements ObjectStore {
         if (!onDisk.has(hex)) findings.push({ kind: 'pack-missing', pack: hex, detail: 'indexed pack file is missing' });
       }
       for (const hex of onDisk) {
-        const r = await this.files.check(hex);
+        const r = await this.files.check(hex, options.onObject);
         if (r === undefined) continue;
         objects += r.count;
         bytes += r.size;

@@ -8,6 +8,7 @@ import { toHex } from '../format/bytes.ts';
 import { indexRoot, retainedVersions, versionRoot, type Catalog, type DatasetInfo, type VersionInfo } from '../catalog/catalog.ts';
 import { walkGraph } from '../object/walk.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import type { ObjectId } from '../tree/types.ts';
 import { checkTree } from '../tree/check.ts';
 import type { TreeParams, TreeRoot, TreeStore } from '../tree/types.ts';
 
@@ -54,6 +55,39 @@ export async function verifyVersionsBlind(catalog: Catalog, objects: ObjectStore
       }
       for (const b of walk.bad) {
         report.findings.push({ code: 'object.id-mismatch', ...where, message: `object ${toHex(b.id)}: ${b.reason}` });
+      }
+    }
+  }
+  return report;
+}
+
+/**
+ * Blind, from a graph already read and hash-checked (a full pack scan gives every valid object's
+ * child ids in one sequential pass): every object reachable from every retained version must be
+ * in it. No further I/O.
+ */
+export function verifyVersionsFromGraph(catalog: Catalog, graph: Map<string, { children: ObjectId[]; size: number }>): VersionsReport {
+  const report: VersionsReport = { versions: 0, objects: 0, bytes: 0, records: 0, findings: [] };
+  const seen = new Set<string>();
+  for (const ds of catalog.datasets.values()) {
+    for (const v of retainedVersions(ds)) {
+      report.versions++;
+      report.records += v.statement.records;
+      const where = { dataset: ds.statement.dataset, version: v.statement.version };
+      const stack = rootsOf(v).map((r) => r.root.id);
+      while (stack.length > 0) {
+        const id = stack.pop()!;
+        const hex = toHex(id);
+        if (seen.has(hex)) continue;
+        seen.add(hex);
+        const node = graph.get(hex);
+        if (!node) {
+          report.findings.push({ code: 'store.not-found', ...where, message: `object ${hex} is missing or corrupt` });
+          continue;
+        }
+        report.objects++;
+        report.bytes += node.size;
+        for (const c of node.children) stack.push(c);
       }
     }
   }
