@@ -10,9 +10,12 @@ import { registerGet } from './get.ts';
 import { registerIngest } from './ingest.ts';
 import { registerProof } from './proof.ts';
 import { registerVerify } from './verify.ts';
+import { registerWitness } from './witness.ts';
 import { registerInit } from './init.ts';
 import { registerLog } from './log.ts';
 import { registerStatement } from './statement.ts';
+import { registerSite } from './site.ts';
+import { registerServe } from './serve.ts';
 
 export interface CommandContext {
   io: Io;
@@ -50,7 +53,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerGc(program, ctx);
   registerGenerate(program, ctx);
   registerVerify(program, ctx);
+  registerWitness(program, ctx);
   registerDemo(program, ctx);
+  registerSite(program, ctx);
+  registerServe(program, ctx);
   for (const c of program.commands) propagate(c);
 
   try {

@@ -1,0 +1,74 @@
+// Errors to HTTP, in one place: every error a route throws becomes an RFC 9457
+// application/problem+json body. 5xx are logged at error, 4xx at info; the detail of a 5xx is
+// generic so that no internal path or state leaks to a peer.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isEmbassyError, type ErrorCode } from '../errors.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  usage: 400,
+  'input.malformed': 400,
+  'json.invalid': 400,
+  'input.too-large': 413,
+  'tile.malformed': 404, // a path that is not a log resource names nothing
+  'store.not-found': 404,
+  'dataset.unknown': 404,
+  'version.unknown': 404,
+  'record.not-found': 404,
+  'site.missing': 503,
+  'store.io': 503,
+  'log.locked': 503,
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, detail?: string, code?: string): Problem {
+  return {
+    type: code ? `https://data-embassy.example/problems/${code}` : 'about:blank',
+    title: TITLES[status] ?? 'Error',
+    status,
+    ...(detail ? { detail } : {}),
+  };
+}
+
+/** The one mapping from a thrown error to a problem. */
+export function problemFor(err: unknown): Problem {
+  if (isEmbassyError(err)) {
+    const status = STATUS_BY_CODE[err.code] ?? 500;
+    return problem(status, status < 500 ? err.message : undefined, err.code);
+  }
+  const statusCode = (err as { statusCode?: unknown })?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return problem(statusCode, (err as Error).message);
+  }
+  return problem(500);
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.code(p.status).header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store').send(Buffer.from(JSON.stringify(p))); // a Buffer, so no charset parameter is added
+}
+
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const p = problemFor(err);
+  const code = isEmbassyError(err) ? err.code : (err as { code?: string })?.code;
+  if (p.status >= 500) request.log.error({ err, code }, 'request failed');
+  else request.log.info({ code, status: p.status }, 'request refused');
+  return sendProblem(reply, p);
+}
