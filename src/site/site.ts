@@ -4,6 +4,9 @@
 //   <dir>/keys/              mode 0700
 //   <dir>/keys/log.key       the log signing key (C2SP signer key string), mode 0600
 //   <dir>/keys/cosign.key    the cosigning (receipt/witness) key, type cosignature/v1, mode 0600
+//   <dir>/keys/tls.key       the TLS private key (ECDSA P-256, PKCS#8 PEM), mode 0600
+//   <dir>/tls.crt            the site's self-signed TLS certificate, pinned by peers via its card
+//   <dir>/peers/<name>.json  site cards of known peers (written by `embassy site add`)
 //   <dir>/keys/kek.key       home only: the key-encryption key that wraps every data key, mode 0600
 //                            (until custody by M-of-N shares replaces it)
 //   <dir>/objects/           encrypted objects in pack files with a SQLite index
@@ -31,6 +34,7 @@ import { FsLogStore, type FsLogFaultHook } from '../store/fs-log-store.ts';
 import { PackObjectStore } from '../store/pack-store.ts';
 import { fsyncDir } from '../store/fsync.ts';
 import { LogWriter, type LogIdentity } from '../sitelog/writer.ts';
+import { createTlsIdentity, openTlsIdentity, type TlsIdentity } from '../net/tls-identity.ts';
 
 export const SITE_FORMAT = 'data-embassy/site/v1';
 export const SITE_ROLES = ['home', 'mirror', 'witness'] as const;
@@ -51,6 +55,10 @@ export interface SiteConfig {
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // C2SP: a schema-less URL without spaces or '+'; we also keep it printable ASCII.
 const ORIGIN_RE = /^[\x21-\x2a\x2c-\x7e]{1,255}$/;
+
+const TLS_KEY_FILE = 'tls.key';
+const TLS_CERT_FILE = 'tls.crt';
+const PEERS_DIR = 'peers';
 
 export function defaultOrigin(name: string): string {
   return `data-embassy.example/${name}`;
@@ -106,6 +114,9 @@ export async function initSite(dirArg: string, options: InitOptions): Promise<Si
       await writeSecret(join(tmp, 'keys', 'kek.key'), formatKekFile(kek));
       kek.fill(0);
     }
+    const tls = createTlsIdentity(options.name, new Date());
+    await writeSecret(join(tmp, 'keys', TLS_KEY_FILE), tls.keyPem);
+    await writeDurable(join(tmp, TLS_CERT_FILE), tls.certPem, 0o644);
     await writeDurable(join(tmp, 'site.json'), JSON.stringify(config, null, 2) + '\n', 0o644);
     const site = await Site.open(tmp);
     await LogWriter.create(site.logStore(), await site.logIdentity());
@@ -195,6 +206,48 @@ export class Site {
       throw e;
     }
     return parseKekFile(text, path);
+  }
+
+  /**
+   * The site's TLS key and certificate. A site made before TLS identities existed gets one
+   * here, on first use; a key without its certificate (or the reverse) is an error, never
+   * silently replaced, because peers pin the certificate.
+   */
+  async readTlsIdentity(): Promise<TlsIdentity> {
+    const keyPath = join(this.dir, 'keys', TLS_KEY_FILE);
+    const certPath = join(this.dir, TLS_CERT_FILE);
+    const [hasKey, hasCert] = await Promise.all([exists(keyPath), exists(certPath)]);
+    if (!hasKey && !hasCert) {
+      const tls = createTlsIdentity(this.config.name, new Date());
+      await writeSecret(keyPath, tls.keyPem);
+      await writeDurable(certPath, tls.certPem, 0o644);
+      return tls;
+    }
+    if (!hasKey || !hasCert) {
+      throw new EmbassyError('site.config', `site: ${hasKey ? certPath : keyPath} is missing but ${hasKey ? keyPath : certPath} exists`, {
+        hint: 'restore the missing file from a backup; if the identity is lost, remove both and give every peer the new card',
+      });
+    }
+    const certPem = await readFile(certPath, 'utf8').catch((e: Error) => {
+      throw new EmbassyError('site.config', `site: cannot read ${certPath}: ${e.message}`);
+    });
+    return openTlsIdentity(await readSecret(keyPath), certPem);
+  }
+
+  peersDir(): string {
+    return join(this.dir, PEERS_DIR);
+  }
+
+  /** The raw text of every stored peer card (`peers/<name>.json`), by file name; unparsed. */
+  async peers(): Promise<{ file: string; text: string }[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.peersDir())).filter((n) => n.endsWith('.json')).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new EmbassyError('store.io', `site: cannot list ${this.peersDir()}: ${(e as Error).message}`);
+    }
+    return Promise.all(names.map(async (file) => ({ file, text: await readFile(join(this.peersDir(), file), 'utf8') })));
   }
 
   objectsDir(): string {
@@ -307,3 +360,13 @@ async function readSecret(path: string): Promise<string> {
 }
 
 
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new EmbassyError('store.io', `site: cannot stat ${path}: ${(e as Error).message}`);
+  }
+}
