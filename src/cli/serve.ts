@@ -10,7 +10,10 @@ import { EmbassyError } from '../errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { toHex } from '../format/bytes.ts';
 import { loadPeers } from '../net/peers.ts';
+import { join } from 'node:path';
 import { buildApp } from '../serve/app.ts';
+import { witnessRoutes } from '../serve/witness-routes.ts';
+import { SqliteWitnessState, WITNESS_STATE_FILE } from '../witness/sqlite-state.ts';
 import { Site } from '../site/site.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CommandContext } from './main.ts';
@@ -54,6 +57,18 @@ export function registerServe(program: Command, ctx: CommandContext): void {
             https: { key: tls.keyPem, cert: tls.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
           },
         });
+        // A witness answers C2SP tlog-witness add-checkpoint for the logs it was told to trust.
+        let witnessState: SqliteWitnessState | undefined;
+        if (site.config.role === 'witness') {
+          const now = (): bigint => BigInt(Math.floor(Date.now() / 1000));
+          witnessState = SqliteWitnessState.open(join(site.dir, WITNESS_STATE_FILE));
+          await app.register(witnessRoutes, {
+            state: witnessState,
+            cosigner: await site.cosigner(now),
+            now,
+            onConflict: (f) => app.log.warn({ kind: f.kind, origin: f.origin, cosignedSize: String(f.cosigned.size), presentedSize: String(f.presented.size) }, 'witness: split view or rollback detected'),
+          });
+        }
         app.server.on('secureConnection', (socket: TLSSocket) => {
           const cert = socket.getPeerCertificate();
           const fingerprint = cert && cert.raw ? toHex(sha256(new Uint8Array(cert.raw))) : undefined;
@@ -78,6 +93,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         app.log.info({ signal }, 'shutting down');
         await app.close();
         await objects.close();
+        witnessState?.close();
         return EXIT.OK;
       });
     });
