@@ -1,6 +1,6 @@
-// The NDJSON fast path (DESIGN.md §5 "Records"): most sources (our own exports, the registries'
-// APIs) already write each record as RFC 8785 canonical JSON, and then the record's value is the
-// line's bytes as they are. scanCanonicalLine checks that in one pass over the UTF-8 bytes —
+// The NDJSON fast path (DESIGN.md §5 "Records"): many sources — our own generator among them —
+// write each record as RFC 8785 canonical JSON already, and then the record's value is the line's
+// bytes as they are. scanCanonicalLine checks that in one pass over the UTF-8 bytes —
 // no decoding, no objects, no re-serialising — and picks out the key fields on the way.
 // It answers only "certainly canonical, and here is the key": anything else (whitespace, unsorted
 // or escaped member names, a number not in shortest form, a missing or unusual key, invalid
@@ -81,8 +81,9 @@ const capEnd = new Int32Array(MAX_PATHS);
 /**
  * The key of the record on bytes [start, end) of `bytes` if that line is exactly the canonical
  * JSON of an object with a usable key (see the module comment), else undefined. A '\r' ending the
- * line is allowed: `valueEnd` is then end − 1. The bytes at and after `end` must not continue a
- * JSON token: they are '\n' or beyond the array in every caller.
+ * line is allowed: `valueEnd` is then end − 1. Strings are never scanned past `end`; other tokens
+ * may peek at the byte there (a '\n', or past the array), but a line is accepted only if the
+ * value ends exactly at `end`, so what follows it cannot change the answer.
  */
 export function scanCanonicalLine(
   bytes: Uint8Array,
@@ -333,6 +334,21 @@ function number(): boolean {
   return String(Number(text)) === text;
 }
 
+/** The string of bytes [s, e) of the line: most keys are short ASCII, built without a Buffer. */
+function asciiOrUtf8(s: number, e: number): string {
+  const buf = b;
+  if (e - s <= 24) {
+    let out = '';
+    for (let k = s; k < e; k++) {
+      const c = buf[k]!;
+      if (c >= 0x80) return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8');
+      out += String.fromCharCode(c);
+    }
+    return out;
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8');
+}
+
 /**
  * The key from the captured fields, or undefined when a field is missing or is anything but a
  * non-empty string without escapes or a safe integer, when a composite part holds '/', or when
@@ -350,7 +366,7 @@ function keyOf(): string | undefined {
     if (b[s] === QUOTE) {
       if (e - s === 2) return undefined;
       for (let k = s + 1; k < e - 1; k++) if (b[k] === BACKSLASH || (plan.composite && b[k] === SLASH)) return undefined;
-      part = Buffer.from(b.buffer, b.byteOffset + s + 1, e - s - 2).toString('utf8');
+      part = asciiOrUtf8(s + 1, e - 1);
     } else {
       for (let k = s; k < e; k++) {
         const c = b[k]!;
@@ -364,4 +380,124 @@ function keyOf(): string | undefined {
     key = i === 0 ? part : key + COMPOSITE_KEY_SEPARATOR + part;
   }
   return bytes > MAX_KEY_BYTES ? undefined : key;
+}
+
+/**
+ * scanCanonicalLine's answer for a line it has accepted before — the same bytes, known to be
+ * canonical — without checking it again: walks only as far as the key fields. For the second
+ * reading of a file whose first reading was checked in full (NdjsonReading in ndjson.ts, which
+ * also makes sure the bytes are the same). Never reads outside the line nor loops on bytes that
+ * are not what it expects: it answers undefined, and the caller takes the strict path.
+ */
+export function findCanonicalKey(bytes: Uint8Array, start: number, end: number, keys: CanonicalKeyPlan): { key: string; valueEnd: number } | undefined {
+  if (end <= start || end > bytes.length || bytes[start] !== LBRACE) return undefined;
+  b = bytes;
+  p = start;
+  limit = end;
+  plan = keys;
+  capStart.fill(-1);
+  try {
+    if (!findIn(1, keys.all, true)) return undefined;
+    const key = keyOf();
+    return key === undefined ? undefined : { key, valueEnd: bytes[end - 1] === CR ? end - 1 : end };
+  } finally {
+    b = EMPTY;
+  }
+}
+
+/**
+ * In the object at p: captures the key fields below it, and answers whether all were there. With
+ * stopEarly it returns as soon as they are (p then inside the object); else p ends after it.
+ */
+function findIn(depth: number, candidates: number, stopEarly: boolean): boolean {
+  if (depth > JSON_MAX_DEPTH) return false;
+  const buf = b;
+  let wanted = candidates;
+  p++; // '{'
+  if (p < limit && buf[p] === RBRACE) {
+    p++;
+    return wanted === 0;
+  }
+  for (;;) {
+    if (p >= limit || buf[p] !== QUOTE) return false;
+    const keyStart = p + 1;
+    if (!skipString()) return false;
+    const keyEnd = p - 1;
+    if (p >= limit || buf[p] !== COLON) return false;
+    p++;
+    let inner = 0;
+    let captured = 0;
+    for (let i = 0, bits = wanted; bits !== 0; i++, bits >>>= 1) {
+      if ((bits & 1) === 0) continue;
+      const path = plan.segments[i]!;
+      if (!sameBytes(path[depth - 1]!, keyStart, keyEnd)) continue;
+      if (path.length === depth) captured |= 1 << i;
+      else inner |= 1 << i;
+    }
+    const valueStart = p;
+    if (inner !== 0) {
+      // A path through a value that is not an object does not exist.
+      if (p >= limit || buf[p] !== LBRACE || !findIn(depth + 1, inner, false)) return false;
+      wanted &= ~inner;
+    } else if (!skipValue()) {
+      return false;
+    }
+    for (let i = 0; captured !== 0; i++, captured >>>= 1) {
+      if ((captured & 1) === 0) continue;
+      capStart[i] = valueStart;
+      capEnd[i] = p;
+      wanted &= ~(1 << i);
+    }
+    if (wanted === 0 && stopEarly) return true;
+    if (p >= limit) return false;
+    const c = buf[p++];
+    if (c === RBRACE) return wanted === 0;
+    if (c !== COMMA) return false;
+  }
+}
+
+/** At an opening quote: moves past the closing quote; false if there is none in the line. */
+function skipString(): boolean {
+  const buf = b;
+  const n = limit;
+  let i = p + 1;
+  while (i < n) {
+    const c = buf[i]!;
+    if (c === QUOTE) {
+      p = i + 1;
+      return true;
+    }
+    i += c === BACKSLASH ? 2 : 1;
+  }
+  return false;
+}
+
+/** At a value: moves past it; false if it does not end in the line. */
+function skipValue(): boolean {
+  const buf = b;
+  const n = limit;
+  if (p >= n) return false;
+  const c = buf[p]!;
+  if (c === QUOTE) return skipString();
+  if (c === LBRACE || c === LBRACKET) {
+    let depth = 0;
+    while (p < n) {
+      const d = buf[p]!;
+      if (d === QUOTE) {
+        if (!skipString()) return false;
+        continue;
+      }
+      p++;
+      if (d === LBRACE || d === LBRACKET) depth++;
+      else if ((d === RBRACE || d === RBRACKET) && --depth === 0) return true;
+    }
+    return false;
+  }
+  // A number or a literal: up to the next ',' or closing bracket.
+  while (p < n) {
+    const d = buf[p]!;
+    if (d === COMMA || d === RBRACE || d === RBRACKET) return true;
+    p++;
+  }
+  return false;
 }

@@ -40,6 +40,14 @@ export interface ExternalSortOptions<T> {
   validate?: (item: T) => void;
   /** The error for two items with the same key; `first` sorts before `second` (lower line). */
   duplicate(first: T, second: T): EmbassyError;
+  /**
+   * The same items again, from the start (the source read a second time). With it, a source
+   * that is in order already is never spilled: what does not fit in memory is dropped and read
+   * again at the end, which costs less than writing and reading encrypted runs. Items must come
+   * back exactly as before; `changed` is the error when they do not.
+   */
+  replay?: () => AsyncIterable<T>;
+  changed?: () => EmbassyError;
 }
 
 export const DEFAULT_BLOCK_BYTES = 1 << 20;
@@ -278,8 +286,33 @@ async function* merge<T extends Sortable>(cursors: Cursor<T>[]): AsyncGenerator<
 }
 
 /**
+ * The first `count` items of a second reading of the source, which must be in order (they were
+ * the first reading's first `count`, all in order). Closes the reading after them.
+ */
+function changedError<T>(options: ExternalSortOptions<T>): EmbassyError {
+  return options.changed?.() ?? new EmbassyError('input.malformed', 'sort: the source changed while it was being read');
+}
+
+async function* replayed<T extends Sortable>(options: ExternalSortOptions<T>, count: number): AsyncGenerator<T> {
+  const changed = (): EmbassyError => changedError(options);
+  let prev: T | undefined;
+  let n = 0;
+  if (count > 0) {
+    for await (const item of options.replay!()) {
+      options.validate?.(item);
+      if (prev !== undefined && compareItems(prev, item) >= 0) throw changed();
+      prev = item;
+      yield item;
+      if (++n === count) return;
+    }
+  }
+  if (n !== count) throw changed();
+}
+
+/**
  * Sorts items by key (compareKeys; equal keys are an error via options.duplicate) with memory
- * bounded by about memoryBytes. The iterable may be consumed once.
+ * bounded by about memoryBytes. The iterable may be consumed once (and options.replay, if given,
+ * reads it again).
  */
 export async function* sortExternal<T extends Sortable>(source: AsyncIterable<T>, options: ExternalSortOptions<T>): AsyncGenerator<T> {
   const { codec, memoryBytes, duplicate, validate } = options;
@@ -290,16 +323,62 @@ export async function* sortExternal<T extends Sortable>(source: AsyncIterable<T>
   try {
     let buffer: T[] = [];
     let bytes = 0;
+    // While the source is in (key, line) order, full buffers are dropped instead of spilled when
+    // it can be read again: `skipped` items from its start are then left to the second reading.
+    let inOrder = true;
+    let last: T | undefined;
+    let skipped = 0;
     for await (const item of source) {
       validate?.(item);
+      if (inOrder && last !== undefined && compareItems(last, item) > 0) {
+        inOrder = false;
+        // The dropped items are the sorted start of the source: one run, from a second reading.
+        if (skipped > 0) await runs.write(replayed(options, skipped));
+      }
+      last = item;
       buffer.push(item);
       bytes += codec.memorySize(item);
       if (bytes > memoryBytes) {
-        buffer.sort(compareItems);
-        await runs.write(buffer);
+        if (inOrder && options.replay !== undefined) {
+          skipped += buffer.length;
+        } else {
+          buffer.sort(compareItems);
+          await runs.write(buffer);
+        }
         buffer = [];
         bytes = 0;
       }
+    }
+    last = undefined;
+
+    let prev: T | undefined;
+    if (inOrder && runs.runs.length === 0) {
+      // In order already: the dropped start read again, then what is still in memory.
+      const tail = buffer;
+      buffer = [];
+      // (replayed() inlined: a generator in between would cost a turn per item.)
+      let n = 0;
+      if (skipped > 0) {
+        for await (const item of options.replay!()) {
+          validate?.(item);
+          if (prev !== undefined) {
+            if (compareItems(prev, item) >= 0) throw changedError(options);
+            if (compareKeys(prev.key, item.key) === 0) throw duplicate(prev, item);
+          }
+          prev = item;
+          yield item;
+          if (++n === skipped) break;
+        }
+      }
+      if (n !== skipped) throw changedError(options);
+      for (let i = 0; i < tail.length; i++) {
+        const item = tail[i]!;
+        tail[i] = undefined as unknown as T; // let the garbage collector have it
+        if (prev !== undefined && compareKeys(prev.key, item.key) === 0) throw duplicate(prev, item);
+        prev = item;
+        yield item;
+      }
+      return;
     }
     buffer.sort(compareItems);
 
@@ -316,7 +395,6 @@ export async function* sortExternal<T extends Sortable>(source: AsyncIterable<T>
     for (const r of runs.runs) cursors.push(await runs.cursor(r));
     if (buffer.length > 0) cursors.push(new MemoryCursor<T>(buffer));
     buffer = [];
-    let prev: T | undefined;
     for await (const item of cursors.length === 1 ? drain(cursors[0]!) : merge(cursors)) {
       if (prev !== undefined && compareKeys(prev.key, item.key) === 0) throw duplicate(prev, item);
       prev = item;

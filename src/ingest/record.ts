@@ -95,3 +95,10 @@ export function readError(file: string, e: unknown): EmbassyError {
   const code = (e as { code?: unknown } | null)?.code;
   return new EmbassyError('input.malformed', `${file}: cannot be read${typeof code === 'string' ? ` (${code})` : ''}`, { cause: e });
 }
+
+/** A source file that was not the same when it was read a second time. */
+export function sourceChangedError(file: string): EmbassyError {
+  return new EmbassyError('input.malformed', `${file}: changed while it was being read`, {
+    hint: 'seal a file that nothing writes to meanwhile (a copy, or a finished export)',
+  });
+}

@@ -270,3 +270,60 @@ describe('sortChanges', () => {
     });
   });
 });
+
+describe('sortRecords: a source that can be read again', () => {
+  // Sorted, sorted but for one late record, sorted with a duplicate key, or shuffled.
+  const shapes = fc.constantFrom('sorted', 'late', 'duplicate', 'shuffled');
+  const input = fc.tuple(records, shapes, fc.nat()).map(([rs, shape, seed]) => {
+    let items = inMemory(rs);
+    if (shape === 'late' && items.length > 2) items = [...items.slice(1, -1), items[0]!, items[items.length - 1]!];
+    if (shape === 'duplicate' && items.length > 2) items = [...items.slice(0, 2), { ...items[1]! }, ...items.slice(2)];
+    if (shape === 'shuffled') items = items.map((r, i) => ({ r, o: (i * 7919 + seed) % 1009 })).sort((a, b) => a.o - b.o).map((x) => x.r);
+    return items.map((r, i) => ({ ...r, line: i + 1 }));
+  });
+
+  test('gives the records and errors it gives without, and reads the source again only when it dropped some', async (t) => {
+    const tmp = tempDir(t);
+    await fc.assert(
+      fc.asyncProperty(input, fc.constantFrom(1, 200, 2000, 1 << 30), async (rs, memoryBytes) => {
+        const outcome = async (replay: boolean): Promise<{ records: unknown[]; error?: string; replays: number; spilled: boolean }> => {
+          let replays = 0;
+          let spilled = false;
+          const out: SourceRecord[] = [];
+          const options = { tmpDir: tmp, file: 'x.ndjson', memoryBytes, ...(replay ? { replay: () => (replays++, from(rs)) } : {}) };
+          try {
+            for await (const r of sortRecords(from(rs), options)) {
+              spilled ||= entriesUnder(tmp).length > 0;
+              out.push(r);
+            }
+          } catch (e) {
+            return { records: plain(out), error: isEmbassyError(e) ? `${e.code} ${e.message}` : String(e), replays, spilled };
+          }
+          return { records: plain(out), replays, spilled };
+        };
+        const without = await outcome(false);
+        const withReplay = await outcome(true);
+        assert.deepEqual({ ...withReplay, replays: 0, spilled: false }, { ...without, replays: 0, spilled: false });
+        assert.ok(withReplay.replays <= 1);
+        const inOrder = rs.every((r, i) => i === 0 || compareKeys(rs[i - 1]!.key, r.key) <= 0);
+        // In order, nothing is spilled; a dropped start is read again once.
+        if (inOrder) assert.equal(withReplay.spilled, false);
+        if (memoryBytes === 1 << 30) assert.equal(withReplay.replays, 0);
+        assert.deepEqual(entriesUnder(tmp), []);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a second reading that differs from the first is refused', async (t) => {
+    const rs = Array.from({ length: 50 }, (_, i) => rec(`k${String(i).padStart(3, '0')}`, i + 1));
+    for (const other of [rs.slice(0, 10), rs.map((r, i) => (i === 5 ? rs[7]! : r))]) {
+      const sorted = sortRecords(from(rs), { tmpDir: tempDir(t), file: 'x.ndjson', memoryBytes: 2000, replay: () => from(other) });
+      await assert.rejects(collect(sorted), (e: unknown) => {
+        assert.ok(isEmbassyError(e, 'input.malformed'));
+        assert.equal(e.message, 'x.ndjson: changed while it was being read');
+        return true;
+      });
+    }
+  });
+});

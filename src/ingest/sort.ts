@@ -8,7 +8,7 @@ import { EmbassyError } from '../errors.ts';
 import { JSON_CONTENT_TYPE, type TreeRecord } from '../tree/types.ts';
 import { formatKey } from './key.ts';
 import { sortExternal, type RunCodec } from './external-sort.ts';
-import { positionError, type PositionUnit, type SourceRecord } from './record.ts';
+import { positionError, sourceChangedError, type PositionUnit, type SourceRecord } from './record.ts';
 
 /** One change of a change file: an upsert (with the record) or a delete (without). */
 export interface SourceChange {
@@ -29,6 +29,15 @@ export interface SortOptions {
   unit?: PositionUnit;
 }
 
+export interface SortRecordsOptions extends SortOptions {
+  /**
+   * The same records again, from the start (the file read a second time). A source that is in
+   * key order already is then never spilled: records that do not fit in memory are read again
+   * instead of written to and read from encrypted runs.
+   */
+  replay?: () => AsyncIterable<SourceRecord>;
+}
+
 export const DEFAULT_SORT_MEMORY_BYTES = 256 * 1024 * 1024;
 
 const HAS_RECORD = 1;
@@ -43,6 +52,14 @@ function putString(b: Buffer, p: number, s: string): number {
   const n = b.write(s, p + 4, 'utf8');
   b.writeUInt32BE(n, p);
   return p + 4 + n;
+}
+
+const JSON_CONTENT_TYPE_BYTES = Buffer.from(JSON_CONTENT_TYPE, 'utf8');
+
+function isJsonContentType(b: Buffer, p: number, n: number): boolean {
+  if (n !== JSON_CONTENT_TYPE_BYTES.length) return false;
+  for (let i = 0; i < n; i++) if (b[p + i] !== JSON_CONTENT_TYPE_BYTES[i]) return false;
+  return true;
 }
 
 function getString(b: Buffer, p: number): string {
@@ -82,11 +99,14 @@ export const CHANGE_CODEC: RunCodec<SourceChange> = {
       recordKey = getString(b, p);
       p += 4 + b.readUInt32BE(p);
     }
-    const ct = getString(b, p);
-    p += 4 + b.readUInt32BE(p);
+    const ctLength = b.readUInt32BE(p);
+    // Nearly every record is JSON: compare the bytes rather than decode a string to compare.
+    const ct = isJsonContentType(b, p + 4, ctLength) ? JSON_CONTENT_TYPE : b.toString('utf8', p + 4, p + 4 + ctLength);
+    p += 4 + ctLength;
+    // A copy: the block is wiped when the next one is read.
     const value = new Uint8Array(end - p);
     value.set(b.subarray(p, end));
-    return { key, line, record: { key: recordKey, contentType: ct === JSON_CONTENT_TYPE ? JSON_CONTENT_TYPE : ct, value } };
+    return { key, line, record: { key: recordKey, contentType: ct, value } };
   },
   memorySize(c) {
     const r = c.record;
@@ -126,7 +146,7 @@ function checkTmpDir(tmpDir: unknown): void {
  * 'tree.duplicate-key', naming the key and both lines. Memory is bounded by about memoryBytes;
  * beyond that, runs spill to tmpDir, encrypted, and are deleted when the iteration ends.
  */
-export function sortRecords(source: AsyncIterable<SourceRecord>, options: SortOptions): AsyncGenerator<SourceRecord> {
+export function sortRecords(source: AsyncIterable<SourceRecord>, options: SortRecordsOptions): AsyncGenerator<SourceRecord> {
   checkTmpDir(options.tmpDir);
   const unit = unitOf(options);
   return sortExternal<SourceRecord>(source, {
@@ -136,6 +156,7 @@ export function sortRecords(source: AsyncIterable<SourceRecord>, options: SortOp
     validate: validator(options.file, unit),
     duplicate: (a, b) =>
       positionError('tree.duplicate-key', options.file, unit, b.line, `duplicate key ${formatKey(b.key)} (also on ${unit} ${a.line})`),
+    ...(options.replay ? { replay: options.replay, changed: () => sourceChangedError(options.file) } : {}),
   });
 }
 

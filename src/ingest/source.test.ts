@@ -5,11 +5,13 @@ import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isEmbassyError, type ErrorCode } from '../errors.ts';
-import { canonicalJson, canonicalJsonBytes } from '../format/canonical-json.ts';
+import { canonicalJson, canonicalJsonBytes, parseJsonStrict } from '../format/canonical-json.ts';
 import { JSON_CONTENT_TYPE } from '../tree/types.ts';
 import { tempDir } from '../../test/support/tmp.ts';
-import { readSource, sourceFormatOf, type ReadSourceOptions } from './source.ts';
-import type { SourceRecord } from './record.ts';
+import { NdjsonReading, readSource, sourceFormatOf, type ReadSourceOptions } from './source.ts';
+import { compileKeySpec } from './key.ts';
+import { isBlankLine, readLines, stripBom } from './lines.ts';
+import { DEFAULT_MAX_RECORD_BYTES, makeSourceRecord, positionError, RAW_TO_CANONICAL_SLACK, type SourceRecord } from './record.ts';
 
 const FIXTURES = new URL('../../test/fixtures/ingest/', import.meta.url).pathname;
 const fixture = (name: string): string => join(FIXTURES, name);
@@ -329,3 +331,145 @@ describe('readSource: round trips', () => {
     }
   });
 });
+
+/**
+ * NDJSON the way readSource read it before the canonical fast path: decode every line of a chunk,
+ * parse it strictly, canonicalise. The fast path must give the same records and the same errors.
+ */
+async function* strictNdjson(file: string, keyPaths: string[], maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): AsyncGenerator<SourceRecord> {
+  const spec = compileKeySpec(keyPaths);
+  for await (const lines of readLines(file, { maxLineBytes: maxRecordBytes * RAW_TO_CANONICAL_SLACK })) {
+    const batch: SourceRecord[] = [];
+    for (const { text, line } of lines) {
+      if (isBlankLine(text)) continue;
+      let value: unknown;
+      try {
+        value = parseJsonStrict(stripBom(text, line));
+      } catch (e) {
+        throw positionError('input.malformed', file, 'line', line, (e as Error).message, e);
+      }
+      batch.push(makeSourceRecord(value, spec, { file, unit: 'line', line }, maxRecordBytes));
+    }
+    yield* batch;
+  }
+}
+
+/** Records (key, line, value) until the end or an error, and the error's code and message. */
+async function outcome(records: AsyncIterable<SourceRecord>): Promise<{ records: string[]; error?: string }> {
+  const out: string[] = [];
+  try {
+    for await (const r of records) out.push(`${r.key} ${r.line} ${r.record.contentType} ${Buffer.from(r.record.value).toString('hex')}`);
+  } catch (e) {
+    return { records: out, error: isEmbassyError(e) ? `${e.code} ${e.message}` : `not coded: ${String(e)}` };
+  }
+  return { records: out };
+}
+
+describe('readSource: NDJSON lines that are canonical already', () => {
+  // Lines of every kind the fast path has to tell apart: canonical records, the same records
+  // written otherwise, blank lines, broken JSON, invalid UTF-8, records without a usable key.
+  const canonicalLine = jsonRecord.map((o) => Buffer.from(canonicalJson(o), 'utf8'));
+  const text = (s: string): Buffer => Buffer.from(s, 'utf8');
+  const lineOf = fc.oneof(
+    { weight: 6, arbitrary: canonicalLine },
+    { weight: 1, arbitrary: jsonRecord.map((o) => text(JSON.stringify(o, null, 1).replaceAll('\n', ' '))) },
+    { weight: 1, arbitrary: canonicalLine.map((l) => Buffer.concat([l, text('\r')])) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('', ' ', '\t\r', '{"bsn":"1",}', '{"bsn":"1"', '[1]', '{"x":1}', '{"bsn":null}', '{"bsn":"1","bsn":"2"}', '{"bsn":"-0","n":-0}', '{"bsn":"\\ud800"}', '\ufeff{"bsn":"1"}')
+        .map(text),
+    },
+    { weight: 1, arbitrary: fc.constantFrom(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]), Buffer.from([0xed, 0xa0, 0x80])) },
+  );
+  const file = fc.array(lineOf, { maxLength: 40 }).map((lines) => Buffer.concat(lines.flatMap((l, i) => (i === 0 ? [l] : [text('\n'), l]))));
+
+  test('gives exactly the records and errors of the strict path', async (t) => {
+    const dir = tempDir(t);
+    await fc.assert(
+      fc.asyncProperty(file, fc.boolean(), async (body, newlineAtEnd) => {
+        const f = join(dir, 'r.ndjson');
+        writeFileSync(f, newlineAtEnd ? Buffer.concat([body, text('\n')]) : body);
+        assert.deepEqual(await outcome(readSource(f, { key })), await outcome(strictNdjson(f, key)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('across read chunks, with an error late in a chunk after a line the fast path cannot take', async (t) => {
+    const dir = tempDir(t);
+    const line = (i: number): string => canonicalJson({ bsn: String(100000 + i), pad: 'x'.repeat(300 + (i % 97)) });
+    const lines = Array.from({ length: 9000 }, (_, i) => line(i));
+    const cases: [string, string[]][] = [
+      ['all canonical', lines],
+      ['some written otherwise', lines.map((l, i) => (i % 50 === 7 ? ` ${l}` : l))],
+      ['a syntax error, then invalid UTF-8 in the same chunk', lines.map((l, i) => (i === 4000 ? '{"bsn":' : i === 4100 ? '{"bsn":"\xff"}' : l))],
+      ['a missing key, then a line too long for the smaller limit', lines.map((l, i) => (i === 5000 ? '{"x":1}' : i === 5001 ? `{"bsn":"${'y'.repeat(3000)}"}` : l))],
+      ['a duplicate member name', lines.map((l, i) => (i === 8999 ? '{"bsn":"1","bsn":"1"}' : l))],
+    ];
+    for (const [name, ls] of cases) {
+      const f = join(dir, 'big.ndjson');
+      writeFileSync(f, Buffer.from(ls.join('\n'), 'latin1'));
+      assert.deepEqual(await outcome(readSource(f, { key })), await outcome(strictNdjson(f, key)), name);
+      const small = { key, maxRecordBytes: 700 };
+      assert.deepEqual(await outcome(readSource(f, small)), await outcome(strictNdjson(f, key, 700)), `${name}, small limit`);
+    }
+  });
+});
+
+describe('readSource: reading an NDJSON file a second time (NdjsonReading)', () => {
+  const lineOf = fc.oneof(
+    { weight: 8, arbitrary: jsonRecord.map((o) => canonicalJson(o)) },
+    { weight: 1, arbitrary: jsonRecord.map((o) => JSON.stringify(o, null, 1).replaceAll('\n', ' ')) },
+    { weight: 1, arbitrary: fc.constantFrom('', ' ', '{"bsn":"1","x":1.0}') },
+  );
+
+  test('gives the records of the first reading, whole or cut short', async (t) => {
+    const dir = tempDir(t);
+    await fc.assert(
+      fc.asyncProperty(fc.array(lineOf, { maxLength: 1200 }), fc.option(fc.nat({ max: 1300 })), async (lines, stopAt) => {
+        const f = join(dir, 'r.ndjson');
+        writeFileSync(f, lines.join('\n'));
+        const reading = new NdjsonReading();
+        // A first reading that ends, or that a consumer leaves after some records.
+        const first = (await outcome(cut(readSource(f, { key, reading }), stopAt ?? undefined))).records;
+        assert.deepEqual(await outcome(readSource(f, { key, reading })), await outcome(strictNdjson(f, key)));
+        assert.deepEqual(first, (await outcome(strictNdjson(f, key))).records.slice(0, first.length));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('a file changed between the readings is refused before a record of the changed lines is given', async (t) => {
+    const dir = tempDir(t);
+    const lines = Array.from({ length: 2000 }, (_, i) => canonicalJson({ bsn: String(100000 + i), naam: `Naam ${i}` }));
+    for (const change of [1000, 1999, 0]) {
+      const f = join(dir, 'r.ndjson');
+      writeFileSync(f, lines.join('\n'));
+      const reading = new NdjsonReading();
+      await outcome(readSource(f, { key, reading }));
+      // Same length, one value changed: only the CRC of its group tells.
+      writeFileSync(f, lines.map((l, i) => (i === change ? l.replace('Naam', 'Neem') : l)).join('\n'));
+      const got = await outcome(readSource(f, { key, reading }));
+      assert.equal(got.error, `input.malformed ${f}: changed while it was being read`);
+      assert.ok(got.records.length <= change - (change % 256), `${got.records.length} records given before line ${change + 1}`);
+      // Shorter.
+      writeFileSync(f, lines.slice(0, 1500).join('\n'));
+      const reading2 = new NdjsonReading();
+      writeFileSync(f, lines.join('\n'));
+      await outcome(readSource(f, { key, reading: reading2 }));
+      writeFileSync(f, lines.slice(0, 1500).join('\n'));
+      assert.equal((await outcome(readSource(f, { key, reading: reading2 }))).error, `input.malformed ${f}: changed while it was being read`);
+    }
+  });
+});
+
+/** The first n items (all if n is undefined); the rest is left unread. */
+async function* cut<T>(it: AsyncIterable<T>, n: number | undefined): AsyncGenerator<T> {
+  if (n === 0) return;
+  let i = 0;
+  for await (const x of it) {
+    yield x;
+    if (++i === n) return;
+  }
+}

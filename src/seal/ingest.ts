@@ -3,11 +3,12 @@
 // previous version) or a change file (applied incrementally). Secondary-index trees are kept
 // alongside. Objects are made durable here; the caller then commits the version statement to the
 // log — only that makes the version exist, so a failure at any point commits no version.
+import { stat } from 'node:fs/promises';
 import { EmbassyError } from '../errors.ts';
 import { toBase64, toHex } from '../format/bytes.ts';
 import type { IndexRootInfo, VersionStatement } from '../format/statement-types.ts';
 import { indexRoot, versionRoot, type DatasetInfo, type VersionInfo } from '../catalog/catalog.ts';
-import { readChanges, readSource, sortRecords, type SourceRecord } from '../ingest/index.ts';
+import { NdjsonReading, readChanges, readSource, sortRecords, sourceChangedError, type SourceRecord } from '../ingest/index.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { applyChanges, type TreeChange } from '../tree/update.ts';
 import { checkInputOrder, prepareRecord, TreeBuilder, type PreparedEntry } from '../tree/build.ts';
@@ -40,7 +41,10 @@ export interface SealOptions {
   /** ISO 8601 UTC time the source represents. */
   sourceTime: string;
   onProgress?: (records: number) => void;
-  /** Seal leaves in a worker thread beside the tree build (default true); the bytes are the same either way. */
+  /**
+   * Seal leaves in a worker thread beside the tree build; the bytes are the same either way.
+   * Default: for sources of WORKER_MIN_SOURCE_BYTES or more (starting a worker costs ~0.3 s of CPU).
+   */
   workers?: boolean;
 }
 
@@ -84,6 +88,45 @@ function indexKeysOf(record: TreeRecord, fields: string[]): string[] {
 
 function indexRecord(key: string): TreeRecord {
   return { key, contentType: INDEX_CONTENT_TYPE, value: EMPTY };
+}
+
+/** Sources from this size up are sealed with a seal worker unless told otherwise. */
+export const WORKER_MIN_SOURCE_BYTES = 32 * 1024 * 1024;
+
+async function sourceBytes(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0; // reading it will say why
+  }
+}
+
+/** What tells a file's version apart: undefined when it cannot be read (reading it will say why). */
+async function fileIdentity(file: string): Promise<string | undefined> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `items`, once `check` has passed; without a generator of its own, which would cost a turn per item. */
+function afterCheck<T>(items: AsyncIterable<T>, check: () => Promise<void>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = items[Symbol.asyncIterator]();
+      let next = async (): Promise<IteratorResult<T>> => {
+        await check();
+        next = () => it.next();
+        return it.next();
+      };
+      return {
+        next: () => next(),
+        return: async (): Promise<IteratorResult<T>> => (await it.return?.()) ?? { done: true, value: undefined },
+      };
+    },
+  };
 }
 
 /** Leaves prepared (hashed, and handed to the seal worker) before the builder takes them. */
@@ -181,10 +224,18 @@ function indexInfo(fields: string[], root: TreeRoot): IndexRootInfo {
 export async function sealSnapshot(session: SealSession, file: string, options: SealOptions): Promise<SealResult> {
   const ds = session.dataset.statement;
   // The worker loads while the source is read and sorted.
-  if (options.workers !== false) session.store.startSealWorker();
+  if (options.workers ?? (await sourceBytes(file)) >= WORKER_MIN_SOURCE_BYTES) session.store.startSealWorker();
   try {
-    const source = readSource(file, { key: ds.key, ...(options.format ? { format: options.format } : {}) });
-    const sorted = sortRecords(source, { tmpDir: session.tmpDir, file, ...(session.memoryBytes ? { memoryBytes: session.memoryBytes } : {}) });
+    // NDJSON read a second time skips what the first reading checked (NdjsonReading).
+    const reading = new NdjsonReading();
+    const read = (): AsyncIterable<SourceRecord> => readSource(file, { key: ds.key, reading, ...(options.format ? { format: options.format } : {}) });
+    // A file in key order already is read twice rather than spilled (sortRecords' replay); it
+    // must be the same file both times.
+    const identity = await fileIdentity(file);
+    const replay = (): AsyncIterable<SourceRecord> => afterCheck(read(), async () => {
+      if (identity === undefined || (await fileIdentity(file)) !== identity) throw sourceChangedError(file);
+    });
+    const sorted = sortRecords(read(), { tmpDir: session.tmpDir, file, replay, ...(session.memoryBytes ? { memoryBytes: session.memoryBytes } : {}) });
     const root = await buildSnapshotTree(sorted, session.params, session.store, options.onProgress);
     const prev = session.dataset.versions[session.dataset.versions.length - 1];
     const indexes: IndexRootInfo[] = [];

@@ -25,7 +25,8 @@ const KEEP_BATCH = 256;
 
 interface Prepared {
   entries: readonly LeafEntry[];
-  sealed: Promise<SealedObject | undefined>;
+  /** The seal worker's job. */
+  job: number;
 }
 
 export class ObjectTreeStore implements TreeStore {
@@ -69,7 +70,7 @@ export class ObjectTreeStore implements TreeStore {
     this.worker ??= SealWorker.start(this.key);
   }
 
-  /** Stops the worker (its key material wiped); returns how many objects it sealed. */
+  /** Stops the worker (its key material wiped); returns how many of the objects put it sealed. */
   async stopSealWorker(): Promise<number> {
     const w = this.worker;
     this.worker = undefined;
@@ -80,26 +81,28 @@ export class ObjectTreeStore implements TreeStore {
   }
 
   /**
-   * Starts sealing the leaf of these entries (in a seal worker, if one runs), so that putNode of a
-   * leaf with exactly these entry objects takes the result instead of sealing it then.
+   * Starts sealing the leaf of these entries (in the seal worker, if one runs), so that putNode of
+   * a leaf with exactly these entry objects takes the result instead of sealing it then.
    */
   prepareLeaf(entries: readonly LeafEntry[]): void {
     const w = this.worker;
     if (w === undefined || entries.length === 0) return;
     const { body, children } = encodeNode({ kind: 'leaf', entries: entries as LeafEntry[] });
-    const sealed = w.seal({ kind: 'node', children, content: body });
-    sealed.catch(() => {}); // handled in putNode, or dropped with the preparation
-    this.prepared.set(entries[0]!, { entries, sealed });
+    this.prepared.set(entries[0]!, { entries, job: w.submit({ kind: 'node', children, content: body }) });
   }
 
-  private async takePrepared(node: TreeNode): Promise<SealedObject | undefined> {
-    if (node.kind !== 'leaf' || node.entries.length === 0 || this.prepared.size === 0) return undefined;
+  /** The sealed leaf prepared for this node, if any and if the worker sealed it. */
+  private takePrepared(node: TreeNode): SealedObject | undefined {
+    const w = this.worker;
+    if (w === undefined || node.kind !== 'leaf' || node.entries.length === 0) return undefined;
     const p = this.prepared.get(node.entries[0]!);
     if (p === undefined) return undefined;
     this.prepared.delete(node.entries[0]!);
-    if (p.entries.length !== node.entries.length) return undefined;
-    for (let i = 0; i < p.entries.length; i++) if (p.entries[i] !== node.entries[i]) return undefined;
-    return p.sealed;
+    if (p.entries.length !== node.entries.length || p.entries.some((e, i) => e !== node.entries[i])) {
+      w.drop(p.job);
+      return undefined;
+    }
+    return w.take(p.job);
   }
 
   private async keep(o: SealedObject): Promise<void> {
@@ -139,7 +142,7 @@ export class ObjectTreeStore implements TreeStore {
   }
 
   async putNode(node: TreeNode): Promise<ObjectId> {
-    let sealed = await this.takePrepared(node);
+    let sealed = this.takePrepared(node);
     if (sealed === undefined) {
       const { body, children } = encodeNode(node);
       sealed = sealObjectWith(this.aead, { kind: 'node', children, content: body });
