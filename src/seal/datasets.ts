@@ -11,15 +11,10 @@ import {
   type KeyStatement,
 } from '../format/statement-types.ts';
 import type { DatasetInfo } from '../catalog/catalog.ts';
+import type { TreeParams } from '../tree/types.ts';
 
-export interface TreeShape {
-  leafTarget: number;
-  fanout: number;
-  chunkThreshold: number;
-  chunkMin: number;
-  chunkAvg: number;
-  chunkMax: number;
-}
+/** The tree parameters a dataset fixes at declaration (the keys are derived from its DEK). */
+export type TreeShape = Pick<TreeParams, 'leafTarget' | 'fanout' | 'chunkThreshold' | 'chunkMin' | 'chunkAvg' | 'chunkMax'>;
 
 export interface DatasetDeclaration {
   dataset: string;

@@ -1,13 +1,20 @@
-// Default tree shape for new datasets. Chosen by benchmark (docs/benchmarks.md): small leaves make
-// scattered updates cheap, large leaves compress better; the values here balance the two for
-// person-sized records (~0.5 KiB).
+// Default tree shape for new datasets: the tree module's defaults (docs/benchmarks.md has the
+// measurements behind them; a dataset fixes its shape at declaration, in its dataset statement).
+import {
+  DEFAULT_CHUNK_AVG,
+  DEFAULT_CHUNK_MAX,
+  DEFAULT_CHUNK_MIN,
+  DEFAULT_CHUNK_THRESHOLD,
+  DEFAULT_FANOUT,
+  DEFAULT_LEAF_TARGET,
+} from '../tree/params.ts';
 import type { TreeShape } from './datasets.ts';
 
 export const DEFAULT_TREE_SHAPE: TreeShape = {
-  leafTarget: 32,
-  fanout: 32,
-  chunkThreshold: 65536,
-  chunkMin: 16384,
-  chunkAvg: 65536,
-  chunkMax: 262144,
+  leafTarget: DEFAULT_LEAF_TARGET,
+  fanout: DEFAULT_FANOUT,
+  chunkThreshold: DEFAULT_CHUNK_THRESHOLD,
+  chunkMin: DEFAULT_CHUNK_MIN,
+  chunkAvg: DEFAULT_CHUNK_AVG,
+  chunkMax: DEFAULT_CHUNK_MAX,
 };
