@@ -1,52 +1,19 @@
-// `embassy generate`, in process (the command registered on its own Command, as main() does)
-// and, once main.ts registers it, through the real executable: NDJSON equal to the library's
-// output, files replaced only when complete, summaries, and the exit code of each error.
+// `embassy generate`, in process (through main() with captured output) and through the real
+// executable: NDJSON equal to the library's output, files replaced only when complete,
+// summaries, and the exit code of each error.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
 import { embassy } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { runMain } from '../../test/support/run-main.ts';
 import { generateRecords, mutateRecords, snapshotRecords } from '../generate/generate.ts';
 import { EXIT } from './exit-codes.ts';
-import { registerGenerate } from './generate.ts';
-import type { CommandContext } from './main.ts';
-import { reportError, type Io } from './output.ts';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function run(args: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) };
-  let code: number = EXIT.OK;
-  const ctx: CommandContext = {
-    io,
-    async run(json, body) {
-      try {
-        code = (await body()) ?? EXIT.OK;
-      } catch (e) {
-        code = reportError(io, json, e);
-      }
-    },
-  };
-  const program = new Command('embassy').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerGenerate(program, ctx);
-  for (const c of program.commands) c.exitOverride();
-  try {
-    await program.parseAsync(['node', 'embassy', ...args]);
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    code = EXIT.USAGE;
-  }
-  return { code, stdout, stderr };
-}
+const run = runMain;
 
 const ndjson = (xs: Iterable<unknown>): string => [...xs].map((x) => `${JSON.stringify(x)}\n`).join('');
 

@@ -1,12 +1,12 @@
-// `embassy witness add-log` and `list`, in process (registered on their own Command, as main()
-// will), and a witness site wired as the node will wire it: its cosigner key, its SQLite state
-// and the plugin, cosigning a home site's own log through requestCosignature.
+// `embassy witness add-log` and `list`, in process (through main() with captured output), and a
+// witness site wired as `serve` wires it: its cosigner key, its SQLite state and the plugin,
+// cosigning a home site's own log through requestCosignature.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import Fastify from 'fastify';
 import { tempDir } from '../../test/support/tmp.ts';
+import { runMain } from '../../test/support/run-main.ts';
 import { entry } from '../../test/support/log-identity.ts';
 import { initSite, Site } from '../site/site.ts';
 import { openNote, parseVerifierKey } from '../log/note.ts';
@@ -16,37 +16,8 @@ import { witnessRoutes } from '../serve/witness-routes.ts';
 import { SqliteWitnessState, WITNESS_STATE_FILE } from '../witness/sqlite-state.ts';
 import { requestCosignature, type WitnessPost } from '../witness/client.ts';
 import { EXIT } from './exit-codes.ts';
-import { registerWitness } from './witness.ts';
-import type { CommandContext } from './main.ts';
-import { reportError, type Io } from './output.ts';
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) };
-  let code: number = EXIT.OK;
-  const ctx: CommandContext = {
-    io,
-    async run(json, body) {
-      try {
-        code = (await body()) ?? EXIT.OK;
-      } catch (e) {
-        code = reportError(io, json, e);
-      }
-    },
-  };
-  const program = new Command('embassy').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerWitness(program, ctx);
-  const propagate = (c: Command): void => (c.exitOverride(), c.commands.forEach(propagate));
-  program.commands.forEach(propagate);
-  try {
-    await program.parseAsync(['node', 'embassy', ...args]);
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    code = EXIT.USAGE;
-  }
-  return { code, stdout, stderr };
-}
+const run = runMain;
 
 describe('embassy witness (in process)', () => {
   test('add-log trusts a log once, refuses re-keying and non-log keys; list shows it', async (t) => {
