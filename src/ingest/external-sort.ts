@@ -2,7 +2,8 @@
 // (records of a snapshot, changes of a change file). Sorted runs spill encrypted (run-file.ts)
 // into a private directory under tmpDir, then merge through a binary heap, in several passes if
 // there are more runs than the fan-in. Equal adjacent keys are an error. Nothing is written if
-// everything fits in memory; the run directory is removed however the iteration ends.
+// everything fits in memory, nor for a source in key order already that can be read twice
+// (options.replay); the run directory is removed however the iteration ends.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -285,14 +286,14 @@ async function* merge<T extends Sortable>(cursors: Cursor<T>[]): AsyncGenerator<
   }
 }
 
-/**
- * The first `count` items of a second reading of the source, which must be in order (they were
- * the first reading's first `count`, all in order). Closes the reading after them.
- */
 function changedError<T>(options: ExternalSortOptions<T>): EmbassyError {
   return options.changed?.() ?? new EmbassyError('input.malformed', 'sort: the source changed while it was being read');
 }
 
+/**
+ * The first `count` items of a second reading of the source, which must be in order (they were
+ * the first reading's first `count`, all in order). Closes the reading after them.
+ */
 async function* replayed<T extends Sortable>(options: ExternalSortOptions<T>, count: number): AsyncGenerator<T> {
   const changed = (): EmbassyError => changedError(options);
   let prev: T | undefined;
