@@ -8,6 +8,7 @@ import { ObjectTreeStore } from '../seal/tree-store.ts';
 import type { Site } from '../site/site.ts';
 import type { PackObjectStore } from '../store/pack-store.ts';
 import { treeParamsFromKey } from '../tree/params.ts';
+import { wipeTreeParams } from '../tree/record.ts';
 import type { TreeParams } from '../tree/types.ts';
 
 export interface OpenDataset {
@@ -44,7 +45,7 @@ export async function openDataset(site: Site, id: string, options: { dekNumber?:
     async close() {
       store.wipe();
       dek.fill(0);
-      params.treeKey.fill(0);
+      wipeTreeParams(params);
       await objects.close();
     },
   };

@@ -8,6 +8,7 @@ import { unwrapDatasetKey } from '../seal/datasets.ts';
 import { ObjectTreeStore } from '../seal/tree-store.ts';
 import { Site } from '../site/site.ts';
 import { treeParamsFromKey } from '../tree/params.ts';
+import { wipeTreeParams } from '../tree/record.ts';
 import { verifyLog } from '../verify/log.ts';
 import { verifyVersionsFromGraph, verifyVersionsWithKeys, type DatasetKeys } from '../verify/versions.ts';
 import { parseObjectHeader } from '../object/object.ts';
@@ -77,7 +78,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
                 for (const k of opened) {
                   k.store.wipe();
                   k.dek.fill(0);
-                  k.keys.params.treeKey.fill(0);
+                  wipeTreeParams(k.keys.params);
                 }
               }
             }

@@ -149,3 +149,14 @@ describe('commitments', () => {
 });
 
 const GOLDEN_RECORD_HASH = 'f03b8d977eefd7802a517be61697f2f13eb2b0ebd88dd07d661b02b632ac1e4d';
+
+test('wipeTreeParams zeroes the tree key and drops the derived HMAC state', async () => {
+  const { treeParamsFromKey } = await import('./params.ts');
+  const { keyPrf, wipeTreeParams } = await import('./record.ts');
+  const p = treeParamsFromKey(new Uint8Array(32).fill(5));
+  const before = keyPrf(p, 'k');
+  wipeTreeParams(p);
+  assert.ok(p.treeKey.every((b) => b === 0), 'tree key zeroed');
+  // The cache entry is gone: a PRF now derives from the zeroed key, not the old one.
+  assert.notDeepEqual(keyPrf(p, 'k'), before, 'no HMAC state of the old key survives');
+});

@@ -50,6 +50,16 @@ function derived(params: TreeParams): Derived {
   return d;
 }
 
+/**
+ * Wipes a dataset's tree key and the HMAC state derived from it (which a plain
+ * `params.treeKey.fill(0)` would leave in the cache). The params must not be used afterwards.
+ */
+export function wipeTreeParams(params: TreeParams): void {
+  derivedCache.get(params)?.hmac.wipe();
+  derivedCache.delete(params);
+  params.treeKey.fill(0);
+}
+
 /** HMAC-SHA-256(treeKey, UTF-8 key): 32 bytes. Pass keyBytes when already encoded. */
 export function keyPrf(params: TreeParams, key: string, keyBytes?: Uint8Array): Uint8Array {
   return derived(params).hmac.mac(keyBytes ?? encodeKey(key));

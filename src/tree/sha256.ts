@@ -139,6 +139,12 @@ export class HmacSha256 {
     compress(this.outer, pad, 0);
   }
 
+  /** Zeroes the precomputed key state; the instance must not be used afterwards. */
+  wipe(): void {
+    this.inner.fill(0);
+    this.outer.fill(0);
+  }
+
   mac(message: Uint8Array): Uint8Array {
     state.set(this.inner);
     const inner = finish(state, message, 64);
