@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   // log storage and site state
   'log.corrupt', // stored log contradicts itself
   'log.locked', // another writer holds the log
+  'log.inconsistent', // a peer's checkpoint forks from or rolls back what this site saw before
+  'sync.incomplete', // a mirror could not get every object of a version from any peer
   'store.not-found',
   'store.io', // storage operation failed
   'site.exists',

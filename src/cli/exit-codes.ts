@@ -58,6 +58,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'note.bad-signature':
     case 'checkpoint.origin-mismatch':
     case 'cosignature.invalid':
+    case 'log.inconsistent':
     case 'crypto.auth-failed':
     case 'proof.invalid':
     case 'log.corrupt':
@@ -68,6 +69,7 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.INTEGRITY;
     case 'store.not-found':
     case 'store.io':
+    case 'sync.incomplete':
       return EXIT.IO;
     case 'record.not-found':
       return EXIT.NOT_FOUND;
