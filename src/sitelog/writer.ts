@@ -40,82 +40,73 @@ export interface AppendResult {
   note: string;
 }
 
-export class LogWriter {
-  private edge: TreeEdge;
+/** What LogWriter and LogCopy share: the right edge of a tiled log and its storage. */
+export interface LogState {
+  edge: TreeEdge;
   /** Entries of the rightmost incomplete entry bundle. */
+  bundle: Uint8Array[];
+  current: { checkpoint: Checkpoint; note: string };
+}
+
+/**
+ * Reads the state of an existing log: checks the checkpoint signature, reloads the right edge
+ * from the partial tiles and the last partial bundle, and checks both against the root.
+ * Undefined when the store has no checkpoint yet.
+ */
+export async function loadLogState(store: LogStore, origin: string, verifier: NoteVerifier): Promise<LogState | undefined> {
+  await store.recover();
+  const raw = await store.get(CHECKPOINT_PATH);
+  if (raw === undefined) return undefined;
+  const note = new TextDecoder().decode(raw);
+  const { checkpoint } = openCheckpoint(note, verifier, [], { origin });
+  const size = checkpoint.size;
+
+  const tiles: TileContent[] = [];
+  for (const coord of TreeEdge.partialTileCoords(size)) {
+    const path = formatTilePath(coord);
+    const bytes = await store.get(path);
+    if (bytes === undefined) {
+      throw new EmbassyError('log.corrupt', `log ${origin}: missing ${path} (size ${size})`);
+    }
+    tiles.push({ coord, hashes: parseTileHashes(bytes, coord.width) });
+  }
+  const edge = TreeEdge.fromPartialTiles(size, tiles);
+  if (!bytesEqual(edge.root(), checkpoint.root)) {
+    throw new EmbassyError('log.corrupt', `log ${origin}: right-edge tiles do not hash to the checkpoint root`);
+  }
+
+  let bundle: Uint8Array[] = [];
+  const width = Number(size % WIDTH);
+  if (width > 0) {
+    const path = formatEntryBundlePath(size / WIDTH, width);
+    const bytes = await store.get(path);
+    if (bytes === undefined) throw new EmbassyError('log.corrupt', `log ${origin}: missing ${path}`);
+    bundle = parseEntryBundle(bytes, width);
+    const level0 = tiles.find((t) => t.coord.level === 0)!;
+    bundle.forEach((e, i) => {
+      if (!bytesEqual(hashLeaf(e), level0.hashes[i]!)) {
+        throw new EmbassyError('log.corrupt', `log ${origin}: ${path} entry ${i} does not match its tile`);
+      }
+    });
+  }
+  return { edge, bundle, current: { checkpoint, note } };
+}
+
+/** The append step of a tiled log, without deciding who signs the checkpoint. */
+export abstract class TiledAppender {
+  private edge: TreeEdge;
   private bundle: Uint8Array[];
   private current: { checkpoint: Checkpoint; note: string };
   private broken = false;
 
-  private constructor(
-    private readonly store: LogStore,
-    private readonly id: LogIdentity,
-    edge: TreeEdge,
-    bundle: Uint8Array[],
-    current: { checkpoint: Checkpoint; note: string },
+  protected constructor(
+    protected readonly store: LogStore,
+    protected readonly origin: string,
+    state: LogState,
   ) {
-    this.edge = edge;
-    this.bundle = bundle;
-    this.current = current;
-  }
-
-  /** Creates the empty log (size 0) in an empty store. */
-  static async create(store: LogStore, id: LogIdentity): Promise<LogWriter> {
-    if ((await store.get(CHECKPOINT_PATH)) !== undefined) {
-      throw new EmbassyError('site.exists', `log ${id.origin}: a checkpoint already exists`);
-    }
-    const edge = TreeEdge.empty();
-    const checkpoint: Checkpoint = { origin: id.origin, size: 0n, root: edge.root(), extensions: [] };
-    const note = signNote(formatCheckpoint(checkpoint), [id.signer]);
-    await store.commit(utf8.encode(note));
-    return new LogWriter(store, id, edge, [], { checkpoint, note });
-  }
-
-  /**
-   * Opens an existing log for appending: checks the checkpoint signature, reloads the right
-   * edge from the partial tiles and the last partial bundle, and checks both against the root.
-   */
-  static async open(store: LogStore, id: LogIdentity): Promise<LogWriter> {
-    await store.recover();
-    const raw = await store.get(CHECKPOINT_PATH);
-    if (raw === undefined) {
-      throw new EmbassyError('site.missing', `log ${id.origin}: no checkpoint`, {
-        hint: 'create the site with `embassy init`',
-      });
-    }
-    const note = new TextDecoder().decode(raw);
-    const { checkpoint } = openCheckpoint(note, id.verifier);
-    const size = checkpoint.size;
-
-    const tiles: TileContent[] = [];
-    for (const coord of TreeEdge.partialTileCoords(size)) {
-      const path = formatTilePath(coord);
-      const bytes = await store.get(path);
-      if (bytes === undefined) {
-        throw new EmbassyError('log.corrupt', `log ${id.origin}: missing ${path} (size ${size})`);
-      }
-      tiles.push({ coord, hashes: parseTileHashes(bytes, coord.width) });
-    }
-    const edge = TreeEdge.fromPartialTiles(size, tiles);
-    if (!bytesEqual(edge.root(), checkpoint.root)) {
-      throw new EmbassyError('log.corrupt', `log ${id.origin}: right-edge tiles do not hash to the checkpoint root`);
-    }
-
-    let bundle: Uint8Array[] = [];
-    const width = Number(size % WIDTH);
-    if (width > 0) {
-      const path = formatEntryBundlePath(size / WIDTH, width);
-      const bytes = await store.get(path);
-      if (bytes === undefined) throw new EmbassyError('log.corrupt', `log ${id.origin}: missing ${path}`);
-      bundle = parseEntryBundle(bytes, width);
-      const level0 = tiles.find((t) => t.coord.level === 0)!;
-      bundle.forEach((e, i) => {
-        if (!bytesEqual(hashLeaf(e), level0.hashes[i]!)) {
-          throw new EmbassyError('log.corrupt', `log ${id.origin}: ${path} entry ${i} does not match its tile`);
-        }
-      });
-    }
-    return new LogWriter(store, id, edge, bundle, { checkpoint, note });
+    this.edge = state.edge;
+    this.bundle = state.bundle;
+    this.current = state.current;
   }
 
   get checkpoint(): Checkpoint {
@@ -127,19 +118,19 @@ export class LogWriter {
   }
 
   /**
-   * Appends entries atomically: either all of them are committed under a new checkpoint, or
-   * (on any error) none is and the previous checkpoint stays. After a failure this writer must
-   * be reopened, because storage may hold uncommitted leftovers.
+   * The append step with the checkpoint note made by `noteFor` from the new checkpoint: the
+   * writer signs it; a copy of another site's log (LogCopy) checks that the note it was given
+   * names exactly the tree the entries make, and throws from `noteFor` otherwise.
    */
-  async append(entries: readonly Uint8Array[]): Promise<AppendResult> {
-    if (this.broken) throw new EmbassyError('log.corrupt', `log ${this.id.origin}: writer failed earlier; reopen it`);
+  protected async extend(entries: readonly Uint8Array[], noteFor: (checkpoint: Checkpoint) => string, commitEmpty = false): Promise<AppendResult> {
+    if (this.broken) throw new EmbassyError('log.corrupt', `log ${this.origin}: writer failed earlier; reopen it`);
     entries.forEach((e, i) => {
       if (e.length > MAX_ENTRY_SIZE) {
         throw new EmbassyError('input.too-large', `log entry ${i}: ${e.length} bytes, at most ${MAX_ENTRY_SIZE}`);
       }
     });
     const firstIndex = this.edge.size;
-    if (entries.length === 0) return { firstIndex, ...this.current };
+    if (entries.length === 0 && !commitEmpty) return { firstIndex, ...this.current };
 
     // Compute on copies; the writer's state moves only after the commit succeeded.
     const edge = this.edge.clone();
@@ -167,8 +158,8 @@ export class LogWriter {
       if (!oldPartials.has(path)) writes.set(path, formatTileHashes(t.hashes));
     }
 
-    const checkpoint: Checkpoint = { origin: this.id.origin, size: edge.size, root: edge.root(), extensions: [] };
-    const note = signNote(formatCheckpoint(checkpoint), [this.id.signer]);
+    const checkpoint: Checkpoint = { origin: this.origin, size: edge.size, root: edge.root(), extensions: [] };
+    const note = noteFor(checkpoint);
     try {
       await putAll(this.store, writes);
       await this.store.commit(utf8.encode(note));
@@ -180,6 +171,48 @@ export class LogWriter {
     this.bundle = bundle;
     this.current = { checkpoint, note };
     return { firstIndex, checkpoint, note };
+  }
+}
+
+export class LogWriter extends TiledAppender {
+  private constructor(
+    store: LogStore,
+    private readonly id: LogIdentity,
+    state: LogState,
+  ) {
+    super(store, id.origin, state);
+  }
+
+  /** Creates the empty log (size 0) in an empty store. */
+  static async create(store: LogStore, id: LogIdentity): Promise<LogWriter> {
+    if ((await store.get(CHECKPOINT_PATH)) !== undefined) {
+      throw new EmbassyError('site.exists', `log ${id.origin}: a checkpoint already exists`);
+    }
+    const edge = TreeEdge.empty();
+    const checkpoint: Checkpoint = { origin: id.origin, size: 0n, root: edge.root(), extensions: [] };
+    const note = signNote(formatCheckpoint(checkpoint), [id.signer]);
+    await store.commit(utf8.encode(note));
+    return new LogWriter(store, id, { edge, bundle: [], current: { checkpoint, note } });
+  }
+
+  /** Opens an existing log for appending (see loadLogState for what is checked). */
+  static async open(store: LogStore, id: LogIdentity): Promise<LogWriter> {
+    const state = await loadLogState(store, id.origin, id.verifier);
+    if (state === undefined) {
+      throw new EmbassyError('site.missing', `log ${id.origin}: no checkpoint`, {
+        hint: 'create the site with `embassy init`',
+      });
+    }
+    return new LogWriter(store, id, state);
+  }
+
+  /**
+   * Appends entries atomically: either all of them are committed under a new checkpoint, or
+   * (on any error) none is and the previous checkpoint stays. After a failure this writer must
+   * be reopened, because storage may hold uncommitted leftovers.
+   */
+  append(entries: readonly Uint8Array[]): Promise<AppendResult> {
+    return this.extend(entries, (checkpoint) => signNote(formatCheckpoint(checkpoint), [this.id.signer]));
   }
 }
 
