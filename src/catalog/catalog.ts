@@ -1,5 +1,6 @@
 // The catalog of a home log: which datasets exist, their wrapped data keys, their sealed
-// versions (with the log index of each version statement, needed for proofs) and retention.
+// versions (with the log index of each version statement, needed for proofs), retention and
+// the placement policy in force (the newest placement statement).
 // It is derived from the log alone — the log is the source of truth — by reading every entry
 // bundle up to a verified checkpoint and checking the statements' invariants on the way.
 import { EmbassyError } from '../errors.ts';
@@ -9,6 +10,7 @@ import {
   parseHomeStatement,
   type DatasetStatement,
   type KeyStatement,
+  type PlacementStatement,
   type RetentionStatement,
   type VersionStatement,
 } from '../format/statement-types.ts';
@@ -31,6 +33,8 @@ export interface DatasetInfo {
   versions: VersionInfo[];
   /** Versions below this are no longer retained. */
   keepFrom: number;
+  /** The placement policy in force: the newest placement statement for the dataset, if any. */
+  placement?: { statement: PlacementStatement; logIndex: bigint };
 }
 
 export interface Catalog {
@@ -107,6 +111,9 @@ export function applyStatement(catalog: Catalog, statement: Statement, index: bi
     if (s.previous !== (last ? last.statement.version : null)) throw corrupt(index, `dataset ${s.dataset}: wrong previous version`);
     if (!ds.keys.has(s.dek)) throw corrupt(index, `dataset ${s.dataset}: version ${s.version} uses unknown key ${s.dek}`);
     ds.versions.push({ statement: s, logIndex: index, rootId: fromHex(s.root)! });
+  } else if (s.type === 'placement') {
+    // A newer policy replaces the older one wholesale; the log keeps the history.
+    ds.placement = { statement: s, logIndex: index };
   } else {
     const r: RetentionStatement = s;
     if (r.keepFrom < ds.keepFrom) throw corrupt(index, `dataset ${s.dataset}: retention moves backwards`);

@@ -13,6 +13,7 @@ import { registerVerify } from './verify.ts';
 import { registerWitness } from './witness.ts';
 import { registerInit } from './init.ts';
 import { registerLog } from './log.ts';
+import { registerPolicy } from './policy.ts';
 import { registerStatement } from './statement.ts';
 import { registerSite } from './site.ts';
 import { registerServe } from './serve.ts';
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerStatement(program, ctx);
   registerLog(program, ctx);
   registerDataset(program, ctx);
+  registerPolicy(program, ctx);
   registerIngest(program, ctx);
   registerGet(program, ctx);
   registerProof(program, ctx);

@@ -44,7 +44,7 @@ export function registerStatement(program: Command, ctx: CommandContext): void {
 }
 
 /** Types whose statements only their own commands write, because the catalog relies on their invariants. */
-const RESERVED_TYPES = new Set(['dataset', 'key', 'version', 'retention']);
+const RESERVED_TYPES = new Set(['dataset', 'key', 'version', 'retention', 'placement']);
 
 /** Reads and validates every line; throws on the first bad one, naming file and line. */
 export async function readStatements(file: string): Promise<Uint8Array[]> {
@@ -66,7 +66,7 @@ export async function readStatements(file: string): Promise<Uint8Array[]> {
       const bytes = encodeStatement(value);
       const type = (value as { type: string }).type;
       if (RESERVED_TYPES.has(type)) {
-        throw new EmbassyError('input.malformed', `statement type ${JSON.stringify(type)} is reserved: it is written by its own command (dataset add, ingest, gc)`);
+        throw new EmbassyError('input.malformed', `statement type ${JSON.stringify(type)} is reserved: it is written by its own command (dataset add, ingest, gc, policy set)`);
       }
       entries.push(bytes);
     } catch (e) {

@@ -1,7 +1,7 @@
 // The typed statements a home site writes to its log (docs/format.md §2.1): dataset
-// declarations, wrapped data keys, sealed versions and retention. Each has a builder that
-// produces exactly the object that is canonicalised into the log, and a strict parser used
-// when reading the log back, so that a malformed statement is a finding, not a crash.
+// declarations, wrapped data keys, sealed versions, retention and placement policies. Each has
+// a builder that produces exactly the object that is canonicalised into the log, and a strict
+// parser used when reading the log back, so that a malformed statement is a finding, not a crash.
 import { EmbassyError } from '../errors.ts';
 import { fromBase64, fromHex } from './bytes.ts';
 import type { Statement } from './statement.ts';
@@ -67,7 +67,63 @@ export interface RetentionStatement extends Statement {
   keepFrom: number;
 }
 
-export type HomeStatement = DatasetStatement | KeyStatement | VersionStatement | RetentionStatement;
+/**
+ * A dataset's placement policy: where complete copies must be and how fresh. The newest one per
+ * dataset is in force (src/catalog/catalog.ts); src/federation/evaluate.ts checks it against
+ * the mirrors' receipts.
+ */
+export interface PlacementStatement extends Statement {
+  type: 'placement';
+  dataset: string;
+  /** Durability quorum: a version is durable when `threshold` of `sites` hold it. */
+  quorum: { threshold: number; sites: string[] };
+  /** Complete copies required at mirror sites (the home does not count). */
+  minCopies: number;
+  /** At least one complete copy at least this far from the home (km, great circle). */
+  minDistanceKm?: number;
+  /** At least one complete copy in a jurisdiction other than the home's. */
+  foreignJurisdiction?: boolean;
+  /** At least one complete copy whose risk tags share none with the home's. */
+  distinctRisk?: boolean;
+  /** Overrides the dataset statement's rpoTarget (seconds). */
+  rpoTarget?: number;
+}
+
+export type HomeStatement = DatasetStatement | KeyStatement | VersionStatement | RetentionStatement | PlacementStatement;
+
+/** Site names, as in site.json and site cards: lowercase letters, digits and '-', 1–63. */
+export const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Half the Earth's circumference (mean radius): no two places are farther apart. */
+export const MAX_DISTANCE_KM = 20_015;
+
+export interface PlacementInput {
+  dataset: string;
+  quorum: { threshold: number; sites: string[] };
+  minCopies: number;
+  minDistanceKm?: number;
+  foreignJurisdiction?: boolean;
+  distinctRisk?: boolean;
+  rpoTarget?: number;
+}
+
+/**
+ * The placement statement exactly as it goes into the log: optional members only when they
+ * ask for something (false flags are left out), checked as a reader will check it.
+ */
+export function placementStatement(p: PlacementInput): PlacementStatement {
+  const s: PlacementStatement = {
+    type: 'placement',
+    dataset: p.dataset,
+    quorum: { threshold: p.quorum.threshold, sites: [...p.quorum.sites] },
+    minCopies: p.minCopies,
+    ...(p.minDistanceKm !== undefined ? { minDistanceKm: p.minDistanceKm } : {}),
+    ...(p.foreignJurisdiction ? { foreignJurisdiction: true } : {}),
+    ...(p.distinctRisk ? { distinctRisk: true } : {}),
+    ...(p.rpoTarget !== undefined ? { rpoTarget: p.rpoTarget } : {}),
+  };
+  parseHomeStatement(s);
+  return s;
+}
 
 /** Context bound into a wrapped data key: which dataset and which key number it is. */
 export function dekContext(dataset: string, dek: number): Uint8Array {
@@ -143,6 +199,32 @@ export function parseHomeStatement(s: Statement): HomeStatement | undefined {
       needDataset();
       if (!posInt(o.keepFrom)) throw bad('retention', 'keepFrom must be a positive integer');
       return s as RetentionStatement;
+    }
+    case 'placement': {
+      needDataset();
+      const q = o.quorum as Record<string, unknown> | undefined;
+      if (typeof q !== 'object' || q === null || Array.isArray(q)) throw bad('placement', 'quorum must be an object {threshold, sites}');
+      const sites = q.sites;
+      if (!Array.isArray(sites) || sites.length === 0) throw bad('placement', 'quorum.sites must be a non-empty list of site names');
+      for (const name of sites) {
+        if (typeof name !== 'string' || !SITE_NAME_RE.test(name)) {
+          throw bad('placement', `quorum.sites: ${JSON.stringify(name)} is not a site name (lowercase letters, digits and '-', 1–63)`);
+        }
+      }
+      if (new Set(sites).size !== sites.length) throw bad('placement', 'quorum.sites names a site twice');
+      if (!posInt(q.threshold) || q.threshold > sites.length) {
+        throw bad('placement', `quorum.threshold must be an integer 1–${sites.length} (the number of quorum sites)`);
+      }
+      if (!nonNegInt(o.minCopies)) throw bad('placement', 'minCopies must be a non-negative integer');
+      if (o.minDistanceKm !== undefined &&
+          !(typeof o.minDistanceKm === 'number' && Number.isFinite(o.minDistanceKm) && o.minDistanceKm > 0 && o.minDistanceKm <= MAX_DISTANCE_KM)) {
+        throw bad('placement', `minDistanceKm must be a number of km above 0 and at most ${MAX_DISTANCE_KM}`);
+      }
+      for (const f of ['foreignJurisdiction', 'distinctRisk']) {
+        if (o[f] !== undefined && typeof o[f] !== 'boolean') throw bad('placement', `${f} must be true or false`);
+      }
+      if (o.rpoTarget !== undefined && !posInt(o.rpoTarget)) throw bad('placement', 'rpoTarget must be a positive integer (seconds)');
+      return s as PlacementStatement;
     }
     default:
       return undefined;
