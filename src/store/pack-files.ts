@@ -1,10 +1,11 @@
 // The pack files of a pack store on disk: <dir>/packs/<2 hex>/<64 hex pack id>.pack, written
 // through <dir>/tmp (write, fsync, rename, fsync both directories: durable when write() returns),
-// read by range through a small cache of open handles, checked in full, and deleted. Packs are
-// immutable once named, so a cached handle never sees stale bytes.
+// read by range through a small cache of open handles, checked in full, and deleted; damaged ones
+// are kept under <dir>/quarantine/ for an operator. Packs are immutable once named (a repair may
+// rename good bytes over a damaged file of the same name, and then drops the cached handle).
 import { fsyncDir } from './fsync.ts';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmbassyError } from '../errors.ts';
 import { bytesEqual, toHex } from '../format/bytes.ts';
@@ -20,7 +21,15 @@ export type PackStep =
   | 'gc:packs-durable' // every new pack of the sweep is durable; the index is untouched
   | 'gc:index-committed' // one commit moved live objects to new packs, marked old packs 'deleting'
   | 'gc:pack-deleted' // one old pack file unlinked
-  | 'gc:done'; // rows of the deleted packs removed
+  | 'gc:done' // rows of the deleted packs removed
+  | 'repair:missing-dropped' // indexed packs whose file is gone are out of the index, objects too
+  | 'repair:pack-indexed' // one pack file the index did not know is indexed (its good entries)
+  | 'repair:rows-fixed' // rows missing their entry in an intact pack are repointed or dropped
+  | 'repair:quarantined' // every damaged pack file also has a durable link under quarantine/
+  | 'repair:packs-durable' // the salvaged objects are in new durable packs; the index is untouched
+  | 'repair:index-committed' // one commit moved them there, dropped the bad rows, marked 'deleting'
+  | 'repair:pack-deleted' // one damaged pack file unlinked from packs/ (its link stays)
+  | 'repair:done'; // rows of the damaged packs removed
 
 export type PackFaultHook = (step: PackStep, detail: string) => void | Promise<void>;
 
@@ -52,6 +61,8 @@ export interface PackCheck {
 }
 
 const PACK_NAME_RE = /^[0-9a-f]{64}\.pack$/;
+/** Damaged pack files kept for an operator; outside packs/, so never listed or indexed. */
+export const QUARANTINE = 'quarantine';
 const MAX_OPEN_HANDLES = 32;
 
 export function io(what: string, e: unknown): EmbassyError {
@@ -137,6 +148,10 @@ export class PackFiles {
     await this.fault?.('pack:temp-written', hex);
     await mkdir(this.subdir(hex), { recursive: true });
     await rename(tmp, this.path(hex));
+    // Only a repair writes over an existing name (good bytes over a damaged file): a cached
+    // handle would still read the old file.
+    const h = this.handles.get(hex);
+    if (h !== undefined) this.evict(hex, h);
     await this.fault?.('pack:renamed', hex);
     await fsyncDir(this.subdir(hex));
     await fsyncDir(join(this.dir, 'packs'));
@@ -240,6 +255,58 @@ export class PackFiles {
       await unlink(this.path(hex));
     } catch (e) {
       if (!isNotFound(e)) throw io(`cannot delete pack ${hex}`, e);
+    }
+  }
+
+  /**
+   * Keeps a damaged pack file under quarantine/ as <hex>.pack (or <hex>.<n>.pack if that name is
+   * another file), durably, before the store drops it: a hard link, so no bytes are copied and the
+   * later delete from packs/ leaves it; a copy where links are refused. Finding the same file
+   * already linked (a repair run again after a crash) does nothing. Returns the path relative to
+   * the store, or undefined if the pack file is gone.
+   */
+  async quarantine(hex: string): Promise<string | undefined> {
+    const dir = join(this.dir, QUARANTINE);
+    const src = this.path(hex);
+    let source;
+    try {
+      source = await stat(src);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw io(`cannot quarantine pack ${hex}`, e);
+    }
+    try {
+      if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(this.dir);
+      for (let n = 1; ; n++) {
+        const name = n === 1 ? `${hex}.pack` : `${hex}.${n}.pack`;
+        const dest = join(dir, name);
+        try {
+          await link(src, dest);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST') {
+            const there = await stat(dest);
+            if (there.ino === source.ino && there.dev === source.dev) return `${QUARANTINE}/${name}`;
+            continue;
+          }
+          if (code === 'ENOENT') return undefined;
+          // No hard links here (some network and FUSE file systems): copy through tmp/.
+          const tmp = join(this.dir, 'tmp', `${hex}.${++this.tmpCounter}.quarantine`);
+          await copyFile(src, tmp);
+          const fh = await open(tmp, 'r+');
+          try {
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          await rename(tmp, dest);
+        }
+        await fsyncDir(dir);
+        return `${QUARANTINE}/${name}`;
+      }
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw io(`cannot quarantine pack ${hex}`, e);
     }
   }
 

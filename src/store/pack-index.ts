@@ -72,10 +72,16 @@ export class PackIndex {
         'UPDATE objects SET pack = ?, offset = ?, length = ? WHERE id = ?',
       ),
       insertPack: db.prepare<[Uint8Array, number, number]>(
-        "INSERT INTO packs (id, size, count, state) VALUES (?, ?, ?, 'live') ON CONFLICT (id) DO UPDATE SET state = 'live'",
+        // A row describes the file of that name now: a repair may have renamed good bytes over a
+        // damaged file of the same name.
+        "INSERT INTO packs (id, size, count, state) VALUES (?, ?, ?, 'live') ON CONFLICT (id) DO UPDATE SET state = 'live', size = excluded.size, count = excluded.count",
       ),
       markDeleting: db.prepare<[Uint8Array]>("UPDATE packs SET state = 'deleting' WHERE id = ?"),
       deleteObjectsOfPack: db.prepare<[Uint8Array]>('DELETE FROM objects WHERE pack = ?'),
+      deleteObjectInPack: db.prepare<[Uint8Array, Uint8Array]>('DELETE FROM objects WHERE id = ? AND pack = ?'),
+      moveObjectInPack: db.prepare<[number, number, Uint8Array, Uint8Array]>(
+        'UPDATE objects SET offset = ?, length = ? WHERE id = ? AND pack = ?',
+      ),
       deletePack: db.prepare<[Uint8Array]>('DELETE FROM packs WHERE id = ?'),
       countOfPack: db.prepare<[Uint8Array], { n: number }>('SELECT count(*) AS n FROM objects WHERE pack = ?'),
       objectsOfPack: db.prepare<[Uint8Array], { id: Buffer; offset: number; length: number }>(
@@ -232,13 +238,20 @@ export class PackIndex {
   }
 
   /**
-   * The sweep's one commit: new packs (already durable) become live and take over the entries
-   * they hold, every old pack loses its remaining (dead) rows and is marked 'deleting'. Before
-   * it, the old packs serve every live object; after it, the new ones do. Returns the number of
-   * object rows removed.
+   * The sweep's one commit (gc and repair): new packs (already durable) become live and take over
+   * the entries they hold, every old pack loses its remaining (dead or damaged) rows and is marked
+   * 'deleting'. Before it, the old packs serve every kept object; after it, the new ones do.
+   * `dropped` are rows to delete as well, each only while it is still in the given pack (a
+   * repair's damaged objects in a pack whose name a new pack took). Returns the rows removed.
    */
-  commitSweep(newPacks: readonly { pack: Uint8Array; size: number; entries: PackEntry[] }[], oldPacks: readonly Uint8Array[]): number {
+  commitSweep(
+    newPacks: readonly { pack: Uint8Array; size: number; entries: PackEntry[] }[],
+    oldPacks: readonly Uint8Array[],
+    dropped: readonly { id: ObjectId; pack: Uint8Array }[] = [],
+  ): number {
     return this.db.transaction(() => {
+      let removed = 0;
+      for (const d of dropped) removed += this.stmt.deleteObjectInPack.run(d.id, d.pack).changes;
       for (const p of newPacks) {
         this.stmt.insertPack.run(p.pack, p.size, p.entries.length);
         for (const e of p.entries) {
@@ -247,12 +260,24 @@ export class PackIndex {
           }
         }
       }
-      let removed = 0;
       for (const old of oldPacks) {
         removed += this.stmt.deleteObjectsOfPack.run(old).changes;
         this.stmt.markDeleting.run(old);
       }
       return removed;
+    })();
+  }
+
+  /**
+   * Mends the rows of one pack in one transaction: each of `moved` gets the offset and length of
+   * its valid entry in that pack, each of `dropped` goes. Returns the rows changed.
+   */
+  fixRows(pack: Uint8Array, moved: readonly PackEntry[], dropped: readonly ObjectId[]): number {
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const e of moved) n += this.stmt.moveObjectInPack.run(e.offset, e.length, e.id, pack).changes;
+      for (const id of dropped) n += this.stmt.deleteObjectInPack.run(id, pack).changes;
+      return n;
     })();
   }
 

@@ -2,7 +2,8 @@
 // buffered into pack files (pack-format.ts) under <dir>/packs/<2 hex>/<pack id>.pack, written
 // to <dir>/tmp, fsynced, renamed and made durable before the SQLite index (pack-index.ts) learns
 // of them; packs are immutable afterwards. The index is a cache: open() recovers it from the
-// packs after a crash and rebuildIndex() recreates it. Garbage collection copies live ciphertext.
+// packs after a crash and rebuildIndex() recreates it. Garbage collection copies live ciphertext;
+// repairPacks() copies the good objects out of damaged packs and keeps those under quarantine/.
 import { rename } from 'node:fs/promises';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import {
   type PackObject,
 } from './pack-format.ts';
 import { io, type PackFaultHook, type PackFinding, PackFiles } from './pack-files.ts';
-import { PackIndex } from './pack-index.ts';
+import { PackIndex, type PackRow } from './pack-index.ts';
 
 export type { PackFaultHook, PackFinding, PackFindingKind, PackStep } from './pack-files.ts';
 
@@ -58,9 +59,57 @@ export interface GcResult {
   bytesFreed: number;
 }
 
+/** What repairPacks() did; pack and object ids in hex. */
+export interface PackRepair {
+  /** Indexed packs whose file was gone: out of the index, with their objects. */
+  packsDropped: string[];
+  /** Damaged pack files: their good objects copied into new packs, the files moved to quarantine/. */
+  packsQuarantined: string[];
+  /** Objects copied out of damaged packs. */
+  objectsSalvaged: number;
+  /** Objects that were indexed and are now absent, sorted: fetch them again from a peer. */
+  objectsLost: string[];
+  /** Files under packs/ that are not packs; left where they are. */
+  strays: string[];
+}
+
 interface Staged {
   id: ObjectId;
   bytes: Uint8Array;
+}
+
+interface WrittenPack {
+  pack: Uint8Array;
+  size: number;
+  entries: PackEntry[];
+}
+
+/** One run of rewritePacks: which packs go, and what of them to keep. */
+interface Rewrite {
+  /** Names the fault steps and errors. */
+  step: 'gc' | 'repair';
+  /** Names of the packs there are: a new pack with one of these names is never deleted. */
+  existing: ReadonlySet<string>;
+  /** Packs that hold nothing after the commit and are deleted (unless a new pack took the name). */
+  old: readonly Uint8Array[];
+  /** Hands each object to keep to add(), in order; throwing abandons the run before the commit. */
+  copy: (add: (o: PackObject) => Promise<void>) => Promise<void>;
+  /** Rows to delete in the commit as well; asked for after copy(). */
+  dropped?: () => readonly { id: ObjectId; pack: Uint8Array }[];
+}
+
+/** A damaged pack file as the repair found it: the indexed entries to copy, the rows to drop. */
+interface DamagedPack {
+  pack: Uint8Array;
+  hex: string;
+  salvage: PackEntry[];
+  bad: { id: ObjectId; pack: Uint8Array }[];
+}
+
+function vanished(hex: string): EmbassyError {
+  return new EmbassyError('store.corrupt', `repair: pack ${hex} vanished during the repair`, {
+    hint: 'something else is changing the store directory; stop it, reopen the store and repair again',
+  });
 }
 
 export class PackObjectStore implements ObjectStore {
@@ -151,15 +200,10 @@ export class PackObjectStore implements ObjectStore {
         indexed.add(hex);
         if (p.state === 'deleting') {
           // A sweep committed and was killed before it finished deleting: finish it.
-          if (this.index.objectsOfPack(p.id).length > 0) {
-            this.index.markLive(p.id, p.size, p.count); // cannot happen; never delete a referenced pack
-            continue;
+          if (await this.finishDeletion(p)) {
+            onDisk.delete(hex);
+            r.deletionsFinished.push(hex);
           }
-          await this.files.delete(hex);
-          await this.files.syncDeletes([hex]);
-          this.index.removePack(p.id);
-          onDisk.delete(hex);
-          r.deletionsFinished.push(hex);
         } else if (!onDisk.has(hex)) {
           this.index.dropPack(p.id);
           r.missingPacks.push(hex);
@@ -174,6 +218,22 @@ export class PackObjectStore implements ObjectStore {
     } catch (e) {
       throw io('cannot recover', e);
     }
+  }
+
+  /**
+   * Deletes the file, then the row, of a pack a committed sweep marked 'deleting'. One that rows
+   * still point into (which cannot happen) is made live again instead: false.
+   */
+  private async finishDeletion(p: PackRow): Promise<boolean> {
+    if (this.index.objectsOfPack(p.id).length > 0) {
+      this.index.markLive(p.id, p.size, p.count);
+      return false;
+    }
+    const hex = toHex(p.id);
+    await this.files.delete(hex);
+    await this.files.syncDeletes([hex]);
+    this.index.removePack(p.id);
+    return true;
   }
 
   // ---- ObjectStore -------------------------------------------------------------------------
@@ -356,7 +416,50 @@ export class PackObjectStore implements ObjectStore {
     const mixed = plan.filter((p) => p.liveObjects > 0 && p.deadObjects > 0);
     const planned = new Set(plan.map((p) => toHex(p.pack)));
 
-    const written: { pack: Uint8Array; size: number; entries: PackEntry[] }[] = [];
+    const { written, deleted, removed } = await this.rewritePacks({
+      step: 'gc',
+      existing: planned,
+      old: [...dead, ...mixed].map((p) => p.pack),
+      copy: async (add) => {
+        for (const m of mixed) {
+          const hex = toHex(m.pack);
+          const file = await this.files.read(hex);
+          if (file === undefined) throw new EmbassyError('store.corrupt', `gc: pack ${hex} is missing; nothing was removed`);
+          for (const e of m.live) {
+            const bytes = file.subarray(e.offset, e.offset + e.length);
+            if (bytes.length !== e.length || !bytesEqual(sha256(bytes), e.id)) {
+              throw new EmbassyError('store.corrupt', `gc: live object ${toHex(e.id)} in pack ${hex} is damaged; nothing was removed`, {
+                hint: 'run repairPacks (or verifyPacks) and fetch the object again from a peer before collecting',
+              });
+            }
+            await add({ id: e.id, bytes });
+          }
+        }
+      },
+    });
+
+    const gone = new Set(deleted.map(toHex));
+    const oldBytes = [...dead, ...mixed].filter((p) => gone.has(toHex(p.pack))).reduce((n, p) => n + p.size, 0);
+    const newBytes = written.filter((w) => !planned.has(toHex(w.pack))).reduce((n, w) => n + w.size, 0);
+    return {
+      packsKept: kept.length,
+      packsRewritten: mixed.length,
+      packsDeleted: dead.filter((p) => gone.has(toHex(p.pack))).length,
+      packsWritten: written.length,
+      objectsRemoved: removed,
+      bytesFreed: oldBytes - newBytes,
+    };
+  }
+
+  /**
+   * The steps a sweep and a repair share, crash-safe at each: the objects copy() hands over go
+   * into new packs, durable before anything else changes → one index commit moves their rows
+   * there, deletes every other row of the old packs and marks those 'deleting' → old files
+   * deleted → their rows removed. A crash before the commit leaves duplicates (indexed by open(),
+   * removed by the next sweep); after it, open() finishes the deletions.
+   */
+  private async rewritePacks(r: Rewrite): Promise<{ written: WrittenPack[]; deleted: Uint8Array[]; removed: number }> {
+    const written: WrittenPack[] = [];
     let group: PackObject[] = [];
     let size = PACK_HEADER_SIZE + PACK_TRAILER_SIZE;
     const writeGroup = async (): Promise<void> => {
@@ -366,59 +469,162 @@ export class PackObjectStore implements ObjectStore {
       size = PACK_HEADER_SIZE + PACK_TRAILER_SIZE;
     };
     try {
-      for (const m of mixed) {
-        const hex = toHex(m.pack);
-        const file = await this.files.read(hex);
-        if (file === undefined) throw new EmbassyError('store.corrupt', `gc: pack ${hex} is missing; nothing was removed`);
-        for (const e of m.live) {
-          const bytes = file.subarray(e.offset, e.offset + e.length);
-          if (bytes.length !== e.length || !bytesEqual(sha256(bytes), e.id)) {
-            throw new EmbassyError('store.corrupt', `gc: live object ${toHex(e.id)} in pack ${hex} is damaged; nothing was removed`, {
-              hint: 'run verifyPacks and fetch the object again from a peer before collecting',
-            });
-          }
-          group.push({ id: e.id, bytes });
-          size += PACK_ENTRY_HEADER_SIZE + e.length;
-          if (size >= this.targetPackSize) await writeGroup();
-        }
-      }
+      await r.copy(async (o) => {
+        group.push(o);
+        size += PACK_ENTRY_HEADER_SIZE + o.bytes.length;
+        if (size >= this.targetPackSize) await writeGroup();
+      });
       if (group.length > 0) await writeGroup();
     } catch (e) {
       // Nothing refers to the packs written so far (a later open would index them as duplicates),
-      // except one that has the name of a pack already indexed: leave that one.
+      // except one that has the name of an existing pack: leave that one.
       for (const w of written) {
-        if (!planned.has(toHex(w.pack))) await this.files.delete(toHex(w.pack)).catch(() => undefined);
+        if (!r.existing.has(toHex(w.pack))) await this.files.delete(toHex(w.pack)).catch(() => undefined);
       }
-      throw io('gc: cannot copy live objects', e);
+      throw io(`${r.step}: cannot copy objects into new packs`, e);
     }
-    await this.fault?.('gc:packs-durable', `${written.length}`);
+    await this.fault?.(`${r.step}:packs-durable`, `${written.length}`);
 
-    // A new pack can have the name of an old one (a sweep killed after writing it, then run
-    // again with the same live set writes the very same bytes): that one must not be deleted.
+    // A new pack can have the name of an old one (a sweep killed after writing it, then run again
+    // with the same live set, writes the very same bytes; a repair can write a damaged pack's
+    // original bytes again): that one now holds good bytes and must not be deleted.
     const fresh = new Set(written.map((w) => toHex(w.pack)));
-    const old = [...dead, ...mixed].filter((p) => !fresh.has(toHex(p.pack)));
-    const objectsRemoved = this.index.commitSweep(written, old.map((p) => p.pack));
-    await this.fault?.('gc:index-committed', `${old.length}`);
+    const old = r.old.filter((p) => !fresh.has(toHex(p)));
+    const removed = this.index.commitSweep(written, old, r.dropped?.() ?? []);
+    await this.fault?.(`${r.step}:index-committed`, `${old.length}`);
     // From here on the old packs are only garbage: a crash leaves them 'deleting', and open()
     // finishes the job.
     for (const p of old) {
-      await this.files.delete(toHex(p.pack));
-      await this.fault?.('gc:pack-deleted', toHex(p.pack));
+      await this.files.delete(toHex(p));
+      await this.fault?.(`${r.step}:pack-deleted`, toHex(p));
     }
-    await this.files.syncDeletes(old.map((p) => toHex(p.pack)));
-    for (const p of old) this.index.removePack(p.pack);
-    await this.fault?.('gc:done', '');
+    await this.files.syncDeletes(old.map((p) => toHex(p)));
+    for (const p of old) this.index.removePack(p);
+    await this.fault?.(`${r.step}:done`, '');
+    return { written, deleted: old, removed };
+  }
 
-    const oldBytes = old.reduce((n, p) => n + p.size, 0);
-    const newBytes = written.filter((w) => !planned.has(toHex(w.pack))).reduce((n, w) => n + w.size, 0);
-    return {
-      packsKept: kept.length,
-      packsRewritten: mixed.length,
-      packsDeleted: dead.filter((p) => !fresh.has(toHex(p.pack))).length,
-      packsWritten: written.length,
-      objectsRemoved,
-      bytesFreed: oldBytes - newBytes,
-    };
+  // ---- repair ------------------------------------------------------------------------------
+
+  /**
+   * Brings the packs and the index back to agreement after damage on disk, keeping every object
+   * that still has good bytes; what it cannot keep it reports, for the mirror to fetch again.
+   * Indexed packs whose file is gone are dropped; pack files the index does not know are indexed;
+   * rows that miss their entry in an intact pack are repointed to it or dropped; damaged pack
+   * files (not hashing to their name, incomplete, or with an entry not hashing to its id) are
+   * linked under quarantine/, their good indexed objects copied into new packs, and then they are
+   * swept like gc's old packs (rewritePacks). Crash-safe at every step: a good object always has
+   * an indexed, durable copy. Stray files are reported and left alone.
+   */
+  async repairPacks(): Promise<PackRepair> {
+    // Puts while it runs are staged even if indexed: their indexed copy may be a damaged one.
+    this.sweeps++;
+    try {
+      return await this.exclusive(async () => {
+        await this.writeStaged(true);
+        return await this.repair();
+      });
+    } finally {
+      if (--this.sweeps === 0) this.sweepPuts.clear();
+    }
+  }
+
+  private async repair(): Promise<PackRepair> {
+    const result: PackRepair = { packsDropped: [], packsQuarantined: [], objectsSalvaged: 0, objectsLost: [], strays: [] };
+    const lost: ObjectId[] = [];
+    const { packs: onDisk, strays } = await this.files.list().catch((e) => {
+      throw io('repair: cannot list the pack files', e);
+    });
+    result.strays = strays;
+    const existing = new Set(onDisk);
+
+    // Indexed packs whose file is gone: their objects are gone too (as open() does).
+    const indexed = new Set<string>();
+    for (const p of this.index.packs()) {
+      const hex = toHex(p.id);
+      existing.add(hex);
+      if (p.state === 'deleting' && (await this.finishDeletion(p))) {
+        onDisk.delete(hex);
+      } else if (onDisk.has(hex)) {
+        indexed.add(hex);
+      } else {
+        lost.push(...this.index.objectsOfPack(p.id).map((e) => e.id));
+        this.index.dropPack(p.id);
+        result.packsDropped.push(hex);
+      }
+    }
+    await this.fault?.('repair:missing-dropped', `${result.packsDropped.length}`);
+
+    // Every pack file, read and hashed in full.
+    const damaged: DamagedPack[] = [];
+    for (const hex of onDisk) {
+      const pack = new Uint8Array(Buffer.from(hex, 'hex'));
+      const check = await this.files.check(hex);
+      if (check === undefined) throw vanished(hex);
+      if (!indexed.has(hex)) {
+        // As open() does: its good entries become visible, unless indexed elsewhere already.
+        this.index.addPack(pack, check.size, check.good, check.count);
+        await this.fault?.('repair:pack-indexed', hex);
+      }
+      // By id, not by place: a row whose offset is off still names an object the pack holds.
+      const valid = new Map<string, PackEntry>();
+      for (const e of check.good) if (!valid.has(toHex(e.id))) valid.set(toHex(e.id), e);
+      const rows = this.index.objectsOfPack(pack);
+      if (check.problems.length === 0) {
+        const moved = rows.flatMap((r) => {
+          const e = valid.get(toHex(r.id));
+          return e !== undefined && (e.offset !== r.offset || e.length !== r.length) ? [e] : [];
+        });
+        const dropped = rows.filter((r) => !valid.has(toHex(r.id))).map((r) => r.id);
+        if (moved.length + dropped.length > 0) {
+          this.index.fixRows(pack, moved, dropped);
+          lost.push(...dropped);
+          await this.fault?.('repair:rows-fixed', hex);
+        }
+      } else {
+        const salvage = rows.flatMap((r) => valid.get(toHex(r.id)) ?? []).sort((a, b) => a.offset - b.offset);
+        const bad = rows.filter((r) => !valid.has(toHex(r.id))).map((r) => ({ id: r.id, pack }));
+        damaged.push({ pack, hex, salvage, bad });
+      }
+    }
+
+    if (damaged.length > 0) {
+      // Linked before anything is written: a new pack may take a damaged file's name.
+      for (const d of damaged) {
+        if ((await this.files.quarantine(d.hex)) === undefined) throw vanished(d.hex);
+      }
+      await this.fault?.('repair:quarantined', `${damaged.length}`);
+      const dropped = damaged.flatMap((d) => d.bad);
+      await this.rewritePacks({
+        step: 'repair',
+        existing,
+        old: damaged.map((d) => d.pack),
+        copy: async (add) => {
+          for (const d of damaged) {
+            const file = await this.files.read(d.hex);
+            if (file === undefined) throw vanished(d.hex);
+            for (const e of d.salvage) {
+              // The host may have changed the file since the scan: copy only bytes that still match.
+              const bytes = file.subarray(e.offset, e.offset + e.length);
+              if (bytes.length === e.length && bytesEqual(sha256(bytes), e.id)) {
+                await add({ id: e.id, bytes });
+                result.objectsSalvaged++;
+              } else {
+                dropped.push({ id: e.id, pack: d.pack });
+              }
+            }
+          }
+        },
+        dropped: () => dropped,
+      });
+      lost.push(...dropped.map((d) => d.id));
+      result.packsQuarantined = damaged.map((d) => d.hex);
+    }
+
+    // A dropped object may have come back through a pack indexed above.
+    const stillThere = this.index.has(lost);
+    result.objectsLost = [...new Set(lost.filter((_, i) => !stillThere[i]).map(toHex))].sort();
+    return result;
   }
 
   // ---- maintenance -------------------------------------------------------------------------
@@ -440,11 +646,9 @@ export class PackObjectStore implements ObjectStore {
 
   /**
    * Full scan: every pack file is read and hashed, every entry checked, every index row matched
-   * against the pack it points into. Collects all findings; an empty list means all is well.
-   */
-  /**
-   * Reads and checks every pack file byte for byte. `onObject` sees every object that hashes to
-   * its id (a one-pass blind verification builds its object graph from it).
+   * against the pack it points into. Collects all findings; an empty list means all is well
+   * (repairPacks() acts on them). `onObject` sees every object that hashes to its id (a one-pass
+   * blind verification builds its object graph from it).
    */
   async verifyPacks(options: { onObject?: (id: ObjectId, bytes: Uint8Array) => void } = {}): Promise<{ packs: number; objects: number; bytes: number; findings: PackFinding[] }> {
     this.checkOpen();
