@@ -17,6 +17,8 @@ import { registerPolicy } from './policy.ts';
 import { registerStatement } from './statement.ts';
 import { registerSite } from './site.ts';
 import { registerServe } from './serve.ts';
+import { registerMirror } from './mirror.ts';
+import { registerStatus } from './status.ts';
 
 export interface CommandContext {
   io: Io;
@@ -59,6 +61,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerDemo(program, ctx);
   registerSite(program, ctx);
   registerServe(program, ctx);
+  registerMirror(program, ctx);
+  registerStatus(program, ctx);
   for (const c of program.commands) propagate(c);
 
   try {

@@ -9,7 +9,15 @@ import type { Command } from 'commander';
 import { EmbassyError } from '../errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { toHex } from '../format/bytes.ts';
-import { loadPeers } from '../net/peers.ts';
+import pino from 'pino';
+import { LivePeers } from '../net/peers.ts';
+import { PeerClient } from '../net/client.ts';
+import { peerTransport } from '../net/transport.ts';
+import { HomeFederation } from '../federation/home.ts';
+import { RECEIPTS_FILE, ReceiptStore } from '../federation/receipt-store.ts';
+import { federationRoutes } from '../serve/federation-routes.ts';
+import { MirrorNode } from '../sync/mirror-node.ts';
+import { CHECKPOINT_PATH } from '../store/log-store.ts';
 import { join } from 'node:path';
 import { buildApp } from '../serve/app.ts';
 import { witnessRoutes } from '../serve/witness-routes.ts';
@@ -29,72 +37,173 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host, port };
 }
 
+export interface ServeOptions {
+  dir: string;
+  listen: string;
+  logLevel: string;
+  pollInterval: string;
+  scrubInterval: string;
+  peerReload: string;
+}
+
+function seconds(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new EmbassyError('usage', `serve: ${name} must be a number of seconds ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function registerServe(program: Command, ctx: CommandContext): void {
   program
     .command('serve')
-    .description('run the site node: log tiles, objects for mirrors, status, metrics, health (HTTPS, mutual TLS)')
+    .description('run the site node: log tiles, objects for mirrors, receipts, status, metrics, health (HTTPS, mutual TLS); a mirror follows its homes, a home collects receipts and asks its witnesses')
     .requiredOption('--dir <dir>', 'site directory')
     .option('--listen <host:port>', 'address to bind', '127.0.0.1:8443')
     .option('--log-level <level>', 'pino log level on stderr', 'info')
-    .action(async (o: { dir: string; listen: string; logLevel: string }) => {
+    .option('--poll-interval <seconds>', 'mirror: poll each home this often; home: collect receipts this often', '10')
+    .option('--scrub-interval <seconds>', 'mirror: scrub the store this often (0: never)', '3600')
+    .option('--peer-reload <seconds>', 're-read peer cards this often', '5')
+    .action(async (o: ServeOptions) => {
       await ctx.run(true, async () => {
-        const { host, port } = parseListen(o.listen);
         const site = await Site.open(o.dir);
-        const tls = await site.readTlsIdentity();
-        const peers = await loadPeers(site);
-        // Open (and recover) the object store under the site lock so recovery never races a
-        // writer; serving afterwards only reads committed packs.
-        const objects = await site.withLock(() => site.openObjects());
-        const app = buildApp({
-          site: { name: site.config.name, role: site.config.role, origin: site.config.origin },
-          log: site.logStore(),
-          logVerifier: site.logVerifier(),
-          objects,
-          peers,
-          fastify: {
-            logger: { level: o.logLevel, stream: process.stderr },
-            // Pinning replaces CA verification: ask for a certificate, decide ourselves below.
-            https: { key: tls.keyPem, cert: tls.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
-          },
-        });
-        // A witness answers C2SP tlog-witness add-checkpoint for the logs it was told to trust.
-        let witnessState: SqliteWitnessState | undefined;
-        if (site.config.role === 'witness') {
-          const now = (): bigint => BigInt(Math.floor(Date.now() / 1000));
-          witnessState = SqliteWitnessState.open(join(site.dir, WITNESS_STATE_FILE));
-          await app.register(witnessRoutes, {
-            state: witnessState,
-            cosigner: await site.cosigner(now),
-            now,
-            onConflict: (f) => app.log.warn({ kind: f.kind, origin: f.origin, cosignedSize: String(f.cosigned.size), presentedSize: String(f.presented.size) }, 'witness: split view or rollback detected'),
-          });
-        }
-        app.server.on('secureConnection', (socket: TLSSocket) => {
-          const cert = socket.getPeerCertificate();
-          const fingerprint = cert && cert.raw ? toHex(sha256(new Uint8Array(cert.raw))) : undefined;
-          if (fingerprint === undefined || !peers.byFingerprint(fingerprint)) {
-            app.log.info({ peerFingerprint: fingerprint ?? null, remoteAddress: socket.remoteAddress }, 'refused at tls: client certificate is not pinned by a known site card');
-            socket.destroy();
-          }
-        });
-        try {
-          await app.listen({ host, port });
-        } catch (e) {
-          await objects.close();
-          throw new EmbassyError('store.io', `serve: cannot listen on ${o.listen}: ${(e as Error).message}`);
-        }
-        const addr = app.server.address() as AddressInfo;
-        const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-        ctx.io.stdout(JSON.stringify({ listening: `https://${shown}:${addr.port}` }) + '\n');
-        const signal = await new Promise<string>((resolve) => {
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-          process.once('SIGINT', () => resolve('SIGINT'));
-        });
-        app.log.info({ signal }, 'shutting down');
-        await app.close();
-        await objects.close();
-        witnessState?.close();
-        return EXIT.OK;
+        // A mirror writes its object store and its copies of home logs for as long as it runs:
+        // it holds the site lock throughout. A home's node only reads what `ingest` writes.
+        if (site.config.role === 'mirror') return site.withLock(() => serveSite(site, o, ctx));
+        return serveSite(site, o, ctx);
       });
     });
+}
+
+async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Promise<number> {
+  const { host, port } = parseListen(o.listen);
+  const pollMs = seconds('--poll-interval', o.pollInterval, 0.05) * 1000;
+  const scrubMs = seconds('--scrub-interval', o.scrubInterval, 0) * 1000;
+  const reloadMs = seconds('--peer-reload', o.peerReload, 0.05) * 1000;
+  const tls = await site.readTlsIdentity();
+  const logger = pino({ level: o.logLevel }, process.stderr);
+  const peers = await LivePeers.open(site, reloadMs, (e) => logger.warn({ error: e.message }, 'peers: cannot reload cards; keeping the previous set'));
+  // A mirror's node is the writer of its store (it holds the site lock); a home's node only
+  // reads, beside `embassy ingest` and `gc` writing in their own processes.
+  const objects = site.config.role === 'mirror' ? await site.openObjects() : await site.openObjectsReader();
+  const client = new PeerClient(tls);
+  const transport = peerTransport(client);
+  const closers: (() => Promise<void> | void)[] = [];
+  const app = buildApp({
+    site: { name: site.config.name, role: site.config.role, origin: site.config.origin },
+    log: site.logStore(),
+    logVerifier: site.logVerifier(),
+    objects,
+    peers,
+    fastify: {
+      loggerInstance: logger,
+      // Pinning replaces CA verification: ask for a certificate, decide ourselves below.
+      https: { key: tls.keyPem, cert: tls.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+    },
+  });
+  const now = (): bigint => BigInt(Math.floor(Date.now() / 1000));
+
+  if (site.config.role === 'witness') {
+    // A witness answers C2SP tlog-witness add-checkpoint for the logs it was told to trust.
+    const witnessState = SqliteWitnessState.open(join(site.dir, WITNESS_STATE_FILE));
+    closers.push(() => witnessState.close());
+    await app.register(witnessRoutes, {
+      state: witnessState,
+      cosigner: await site.cosigner(now),
+      now,
+      onConflict: (f) => app.log.warn({ kind: f.kind, origin: f.origin, cosignedSize: String(f.cosigned.size), presentedSize: String(f.presented.size) }, 'witness: split view or rollback detected'),
+    });
+    await app.register(federationRoutes, { published: async () => ({ site: site.config.name, role: 'witness', receipts: [] }) });
+  } else if (site.config.role === 'home') {
+    const receipts = ReceiptStore.open(join(site.dir, RECEIPTS_FILE));
+    closers.push(() => receipts.close());
+    const home = new HomeFederation({ origin: site.config.origin, verifier: site.logVerifier(), log: site.logStore(), receipts, peers: () => peers.all(), transport, logger });
+    await app.register(federationRoutes, {
+      receive: (peer, text) => home.receive(peer, text),
+      published: async () => ({
+        site: site.config.name,
+        role: 'home',
+        receipts: receipts.all().map((r) => ({ site: r.site, kind: r.kind, size: String(r.size), cosignedAt: String(r.cosignedAt), note: r.note })),
+      }),
+    });
+    closers.push(watchCheckpoint(site, home, logger, pollMs));
+  } else {
+    const node = new MirrorNode({ siteDir: site.dir, peers: () => peers.all(), transport, objects, cosigner: await site.cosigner(now), logger, pollMs, scrubMs });
+    await app.register(federationRoutes, {
+      onNotify: (peer) => {
+        if (peer.role === 'home') node.notify(peer.name);
+      },
+      published: () => node.published(site.config.name),
+    });
+    node.start();
+    closers.push(() => node.stop());
+    process.on('SIGUSR1', () => {
+      node.scrub().catch((e: Error) => logger.warn({ error: e.message }, 'scrub failed'));
+    });
+  }
+
+  app.server.on('secureConnection', (socket: TLSSocket) => {
+    const cert = socket.getPeerCertificate();
+    const fingerprint = cert && cert.raw ? toHex(sha256(new Uint8Array(cert.raw))) : undefined;
+    if (fingerprint === undefined || !peers.byFingerprint(fingerprint)) {
+      app.log.info({ peerFingerprint: fingerprint ?? null, remoteAddress: socket.remoteAddress }, 'refused at tls: client certificate is not pinned by a known site card');
+      socket.destroy();
+    }
+  });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await objects.close();
+    throw new EmbassyError('store.io', `serve: cannot listen on ${o.listen}: ${(e as Error).message}`);
+  }
+  const addr = app.server.address() as AddressInfo;
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  ctx.io.stdout(JSON.stringify({ listening: `https://${shown}:${addr.port}`, site: site.config.name, role: site.config.role }) + '\n');
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  app.log.info({ signal }, 'shutting down');
+  await app.close();
+  for (const c of closers.reverse()) await c();
+  client.close();
+  peers.close();
+  await objects.close();
+  return EXIT.OK;
+}
+
+/**
+ * The home's watch on its own checkpoint: `embassy ingest` (another process) moves it; each new
+ * one is announced (witnesses asked, mirrors notified) once, in order. Receipts published by
+ * mirrors are collected every `collectMs` as a backstop for receipts that could not be sent.
+ */
+function watchCheckpoint(site: Site, home: HomeFederation, logger: pino.Logger, collectMs: number): () => Promise<void> {
+  let last = '';
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const tick = async (): Promise<void> => {
+    const raw = await site.logStore().get(CHECKPOINT_PATH);
+    const note = raw === undefined ? '' : new TextDecoder().decode(raw);
+    if (note === last || note === '') return;
+    last = note;
+    const outcomes = await home.announce();
+    logger.info({ size: note.split('\n')[1], witnesses: outcomes.map((w) => `${w.witness}:${w.status}`) }, 'checkpoint announced');
+  };
+  const watch = setInterval(() => {
+    running = running.then(tick).catch((e: Error) => logger.warn({ error: e.message }, 'announce failed'));
+  }, 200);
+  const collect = setInterval(() => {
+    if (stopped) return;
+    home.collect().then(
+      (r) => {
+        const stored = r.filter((x) => x.stored).map((x) => x.mirror);
+        if (stored.length > 0) logger.info({ mirrors: stored }, 'receipts collected');
+      },
+      (e: Error) => logger.warn({ error: e.message }, 'collect failed'),
+    );
+  }, collectMs);
+  return async () => {
+    stopped = true;
+    clearInterval(watch);
+    clearInterval(collect);
+    await running;
+  };
 }

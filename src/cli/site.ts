@@ -1,4 +1,4 @@
-// `embassy site card` prints this site's signed site card; `embassy site add` verifies a peer's
+// `embassy site card` prints this site's signed site card (and keeps it as <dir>/card.json); `embassy site add` verifies a peer's
 // card strictly and makes the peer known (peers/<name>.json), refusing a different card for a
 // known name unless --replace. Cards are public: they hold no secret.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -6,7 +6,9 @@ import type { Command } from 'commander';
 import { EmbassyError } from '../errors.ts';
 import { formatSiteCard, parseSiteCard } from '../net/card.ts';
 import { addPeerCard, loadPeers, makeOwnCard } from '../net/peers.ts';
-import { Site } from '../site/site.ts';
+import { OWN_CARD_FILE, Site } from '../site/site.ts';
+import { writeFileAtomic } from '../store/atomic-file.ts';
+import { join } from 'node:path';
 import { printData } from './output.ts';
 import type { CommandContext } from './main.ts';
 
@@ -60,6 +62,8 @@ export function registerSite(program: Command, ctx: CommandContext): void {
           throw e;
         }
         const text = formatSiteCard(card);
+        // The site keeps its newest own card: `embassy status` places it from there.
+        await writeFileAtomic(join(s.dir, OWN_CARD_FILE), text);
         if (o.out) await writeFile(o.out, text);
         else ctx.io.stdout(text);
       });

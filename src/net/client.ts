@@ -93,8 +93,8 @@ export class PeerClient {
   }
 
   /** A whole response, up to `limit` bytes. */
-  async request(card: SiteCard, method: string, path: string, body?: Uint8Array, limit = MAX_LOG_RESOURCE_SIZE): Promise<PeerResponse> {
-    const res = await this.open(card, method, path, body);
+  async request(card: SiteCard, method: string, path: string, body?: Uint8Array, limit = MAX_LOG_RESOURCE_SIZE, contentType?: string): Promise<PeerResponse> {
+    const res = await this.open(card, method, path, body, contentType);
     const chunks: Buffer[] = [];
     let total = 0;
     try {

@@ -36,6 +36,51 @@ export class PeerSet {
   }
 }
 
+/** What a running node asks of its known peers; LivePeers answers from the newest cards on disk. */
+export type PeerLookup = Pick<PeerSet, 'byName' | 'byFingerprint' | 'all'>;
+
+/**
+ * The peers of a running node, re-read from <site>/peers/ every `intervalMs` so that a card added
+ * with `embassy site add` (or replaced) takes effect without a restart. A directory that fails
+ * to load keeps the previous set (and `onError` hears of it): a bad card never drops good peers.
+ */
+export class LivePeers implements PeerLookup {
+  private timer: NodeJS.Timeout | undefined;
+  private constructor(
+    private readonly site: Site,
+    private current: PeerSet,
+  ) {}
+
+  static async open(site: Site, intervalMs: number, onError: (e: Error) => void): Promise<LivePeers> {
+    const live = new LivePeers(site, await loadPeers(site));
+    live.timer = setInterval(() => {
+      live.reload().catch((e: Error) => onError(e));
+    }, intervalMs);
+    live.timer.unref();
+    return live;
+  }
+
+  async reload(): Promise<void> {
+    this.current = await loadPeers(this.site);
+  }
+
+  byName(name: string): SiteCard | undefined {
+    return this.current.byName(name);
+  }
+
+  byFingerprint(fingerprint: string): SiteCard | undefined {
+    return this.current.byFingerprint(fingerprint);
+  }
+
+  all(): SiteCard[] {
+    return this.current.all();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
 /** Reads and re-verifies every stored card; a bad or misnamed file is a site.config error. */
 export async function loadPeers(site: Site): Promise<PeerSet> {
   const cards: SiteCard[] = [];

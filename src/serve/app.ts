@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { NoteVerifier } from '../log/note.ts';
 import type { LogReader } from '../store/log-store.ts';
-import type { PeerSet } from '../net/peers.ts';
+import type { PeerLookup } from '../net/peers.ts';
 import type { SiteCard } from '../net/card.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { toHex } from '../format/bytes.ts';
@@ -21,7 +21,7 @@ export interface AppDeps {
   log: LogReader;
   logVerifier: NoteVerifier;
   objects?: ObjectReader & { stats?: () => { objects: number } };
-  peers: PeerSet;
+  peers: PeerLookup;
   /** Fingerprint (lowercase hex SHA-256 of the DER) of the client certificate; default reads the TLS socket. */
   clientFingerprint?: (request: FastifyRequest) => string | undefined;
   /** Fastify options (logger, https); none for inject() tests. */
@@ -43,11 +43,11 @@ export function socketClientFingerprint(request: FastifyRequest): string | undef
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, ...deps.fastify } as FastifyServerOptions) as unknown as FastifyInstance;
+  const app = Fastify((deps.fastify && ('loggerInstance' in deps.fastify || 'logger' in deps.fastify) ? { ...deps.fastify } : { logger: false, ...deps.fastify }) as FastifyServerOptions) as unknown as FastifyInstance;
   const identify = deps.clientFingerprint ?? socketClientFingerprint;
   const objectCount = deps.objects?.stats ? () => deps.objects!.stats!().objects : undefined;
   const statusDeps = { site: deps.site, log: deps.log, logVerifier: deps.logVerifier, ...(objectCount ? { objectCount } : {}) };
-  const { registry, requests } = createMetrics(statusDeps);
+  const { registry, requests, objectsServed, objectBytesServed } = createMetrics(statusDeps);
 
   app.decorateRequest('peer', null);
   app.setErrorHandler(errorHandler);
@@ -75,7 +75,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerLogRoutes(app, deps.log);
-  if (deps.objects) registerObjectRoutes(app, deps.objects);
+  if (deps.objects) {
+    registerObjectRoutes(app, deps.objects, (n, bytes) => {
+      objectsServed.inc(n);
+      objectBytesServed.inc(bytes);
+    });
+  }
   registerStatusRoutes(app, statusDeps, registry);
   return app;
 }

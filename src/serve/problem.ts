@@ -19,6 +19,15 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'site.missing': 503,
   'store.io': 503,
   'log.locked': 503,
+  'note.malformed': 400,
+  'checkpoint.malformed': 400,
+  'cosignature.malformed': 400,
+  'note.unverified': 422,
+  'note.bad-signature': 422,
+  'checkpoint.origin-mismatch': 422,
+  'cosignature.invalid': 422,
+  'log.inconsistent': 409,
+  'site.config': 403,
 };
 
 export interface Problem {
@@ -33,8 +42,10 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

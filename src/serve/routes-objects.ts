@@ -16,7 +16,12 @@ export interface ObjectReader {
   get(id: ObjectId): Promise<Uint8Array | undefined>;
 }
 
-export function registerObjectRoutes(app: FastifyInstance, objects: ObjectReader): void {
+/**
+ * `served` counts what is sent (objects and bytes). An object this site holds but cannot read
+ * intact (damaged on disk) is answered as missing, so the mirror asks another peer instead of
+ * losing the whole batch.
+ */
+export function registerObjectRoutes(app: FastifyInstance, objects: ObjectReader, served?: (objects: number, bytes: number) => void): void {
   app.post('/objects', async (request, reply) => {
     const body = request.body;
     if (!(body instanceof Uint8Array)) {
@@ -32,7 +37,14 @@ export function registerObjectRoutes(app: FastifyInstance, objects: ObjectReader
     const ids = Array.from({ length: count }, (_, i) => new Uint8Array(body.subarray(i * OBJECT_ID_SIZE, (i + 1) * OBJECT_ID_SIZE)));
     async function* frames(): AsyncGenerator<Buffer> {
       for (const id of ids) {
-        const bytes = await objects.get(id);
+        let bytes: Uint8Array | undefined;
+        try {
+          bytes = await objects.get(id);
+        } catch (e) {
+          request.log.warn({ object: Buffer.from(id).toString('hex'), error: (e as Error).message }, 'objects: stored object unreadable, answered as missing');
+          bytes = undefined;
+        }
+        if (bytes !== undefined) served?.(1, bytes.length);
         const header = Buffer.alloc(OBJECT_ID_SIZE + 4);
         header.set(id, 0);
         header.writeUInt32BE(bytes === undefined ? MISSING_OBJECT_LENGTH : bytes.length, OBJECT_ID_SIZE);

@@ -29,8 +29,17 @@ async function logSize(log: LogReader, verifier: NoteVerifier): Promise<bigint> 
   return openCheckpoint(new TextDecoder().decode(raw), verifier).checkpoint.size;
 }
 
-export function createMetrics(deps: StatusDeps): { registry: Registry; requests: Counter<'route' | 'method' | 'status'> } {
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'route' | 'method' | 'status'>;
+  objectsServed: Counter;
+  objectBytesServed: Counter;
+}
+
+export function createMetrics(deps: StatusDeps): Metrics {
   const registry = new Registry();
+  const objectsServed = new Counter({ name: 'embassy_objects_served_total', help: 'Objects sent to peers (POST /objects)', registers: [registry] });
+  const objectBytesServed = new Counter({ name: 'embassy_object_bytes_served_total', help: 'Object bytes sent to peers (POST /objects)', registers: [registry] });
   const requests = new Counter({
     name: 'embassy_http_requests_total',
     help: 'HTTP requests answered, by route pattern, method and status',
@@ -60,7 +69,7 @@ export function createMetrics(deps: StatusDeps): { registry: Registry; requests:
       },
     });
   }
-  return { registry, requests };
+  return { registry, requests, objectsServed, objectBytesServed };
 }
 
 export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps, registry: Registry): void {

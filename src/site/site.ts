@@ -7,6 +7,9 @@
 //   <dir>/keys/tls.key       the TLS private key (ECDSA P-256, PKCS#8 PEM), mode 0600
 //   <dir>/tls.crt            the site's self-signed TLS certificate, pinned by peers via its card
 //   <dir>/peers/<name>.json  site cards of known peers (written by `embassy site add`)
+//   <dir>/card.json          this site's own newest card (written by `embassy site card`)
+//   <dir>/receipts.sqlite    home: receipts and witness cosignatures collected
+//   <dir>/follow/<home>/     mirror: copy of each followed home's log, receipts, state
 //   <dir>/keys/kek.key       home only: the key-encryption key that wraps every data key, mode 0600
 //                            (until custody by M-of-N shares replaces it)
 //   <dir>/objects/           encrypted objects in pack files with a SQLite index
@@ -16,10 +19,10 @@
 // init builds everything in a temporary sibling directory and renames it into place, so a site
 // either exists completely or not at all.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { mkdir, open, readFile, rename, rm, stat, readdir, chmod } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EmbassyError } from '../errors.ts';
+import { acquireLockFile } from '../store/lock-file.ts';
 import { cosignatureNoteSigner, formatCosignatureVerifierKey } from '../log/cosignature.ts';
 import {
   ed25519NoteSigner,
@@ -59,6 +62,8 @@ const ORIGIN_RE = /^[\x21-\x2a\x2c-\x7e]{1,255}$/;
 const TLS_KEY_FILE = 'tls.key';
 const TLS_CERT_FILE = 'tls.crt';
 const PEERS_DIR = 'peers';
+/** The site's own newest card, written by `embassy site card`. */
+export const OWN_CARD_FILE = 'card.json';
 
 export function defaultOrigin(name: string): string {
   return `data-embassy.example/${name}`;
@@ -265,38 +270,27 @@ export class Site {
   }
 
   /**
+   * The object store for reading only, beside a writer in another process (see
+   * PackObjectStore.openReader). A store that does not exist yet is created first, under the
+   * site lock, so that the reader has an index to open.
+   */
+  async openObjectsReader(): Promise<PackObjectStore> {
+    if (!(await exists(join(this.objectsDir(), 'index.sqlite')))) {
+      await this.withLock(async () => (await this.openObjects()).close());
+    }
+    return PackObjectStore.openReader(this.objectsDir());
+  }
+
+  /**
    * Runs fn while holding the site's writer lock. The lock file names the holder's pid and host;
    * a lock left by a process that no longer runs on this host (kill -9, power loss) is taken over.
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const lockPath = join(this.dir, 'lock');
-    const me = JSON.stringify({ pid: process.pid, host: hostname() });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const fh = await open(lockPath, 'wx', 0o644);
-        await fh.writeFile(me);
-        await fh.close();
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-          throw new EmbassyError('log.locked', `site: ${this.dir} is locked by another process`, {
-            hint: `if no embassy process runs for this site, remove ${lockPath}`,
-            cause: e,
-          });
-        }
-        const holder = await readFile(lockPath, 'utf8').catch(() => '');
-        if (!isStaleLock(holder)) {
-          throw new EmbassyError('log.locked', `site: ${this.dir} is locked by another process (${holder})`, {
-            hint: `wait for it to finish; if none runs, remove ${lockPath}`,
-          });
-        }
-        await rm(lockPath, { force: true });
-      }
-    }
+    const release = await acquireLockFile(join(this.dir, 'lock'), `site: ${this.dir}`);
     try {
       return await fn();
     } finally {
-      await rm(lockPath, { force: true });
+      await release();
     }
   }
 }
@@ -312,21 +306,6 @@ function parseKekFile(text: string, path: string): Uint8Array {
   const kek = fromBase64(b64);
   if (!kek || kek.length !== 32) throw new EmbassyError('site.config', `site: ${path} is not a KEK file`);
   return kek;
-}
-
-function isStaleLock(holder: string): boolean {
-  try {
-    const { pid, host } = JSON.parse(holder) as { pid: number; host: string };
-    if (host !== hostname() || !Number.isInteger(pid)) return false;
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  } catch {
-    return true; // unreadable or half-written lock: its writer died between open and write
-  }
 }
 
 async function writeSecret(path: string, text: string): Promise<void> {

@@ -102,18 +102,23 @@ export class PackIndex {
   }
 
   /**
-   * Opens or creates the index at `path` and takes the exclusive lock. A file that is not a
+   * Opens or creates the index at `path`. One writer at a time is the store's business (its
+   * writer lock file); SQLite runs in WAL mode so that readers in other processes (a home's node
+   * serving objects while `ingest` writes) see every committed change. A file that is not a
    * usable database is 'store.corrupt' (the store then moves it aside and rebuilds).
+   * `readonly`: a reader's connection; the index must exist and is never written.
    */
-  static open(path: string): PackIndex {
+  static open(path: string, options: { readonly?: boolean } = {}): PackIndex {
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { timeout: 0 });
-      db.pragma('locking_mode = EXCLUSIVE');
+      if (options.readonly) {
+        db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+        db.prepare('SELECT count(*) FROM objects').get();
+        return new PackIndex(db);
+      }
+      db = new Database(path, { timeout: 5000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
-      // Take the lock now: a second process fails here rather than at its first write.
-      db.exec('BEGIN EXCLUSIVE; COMMIT');
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version !== 0 && version !== PACK_INDEX_SCHEMA_VERSION) {
         throw new EmbassyError('store.corrupt', `pack index: unknown schema version ${version}`);

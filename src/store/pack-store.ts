@@ -7,6 +7,7 @@
 import { rename } from 'node:fs/promises';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
+import { acquireLockFile } from './lock-file.ts';
 import { EmbassyError } from '../errors.ts';
 import { bytesEqual, toHex } from '../format/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -26,6 +27,8 @@ import { PackIndex, type PackRow } from './pack-index.ts';
 
 export type { PackFaultHook, PackFinding, PackFindingKind, PackStep } from './pack-files.ts';
 
+/** The writer's lock file in the store directory (pid and host of the holder). */
+export const WRITER_LOCK_FILE = 'writer.lock';
 export const DEFAULT_TARGET_PACK_SIZE = 32 * 1024 * 1024;
 const IDS_PAGE = 1000;
 
@@ -128,6 +131,11 @@ export class PackObjectStore implements ObjectStore {
   private failed: unknown = undefined;
   private closed = false;
 
+  /** Releases the writer lock file; undefined for a reader. */
+  private releaseLock: (() => Promise<void>) | undefined;
+  /** A reader (openReader): serves get/has/ids from what writers committed; never writes. */
+  readonly readOnly: boolean = false;
+
   private constructor(files: PackFiles, index: PackIndex, options: PackStoreOptions | undefined, recovery: PackRecovery) {
     this.dir = files.dir;
     this.files = files;
@@ -157,25 +165,59 @@ export class PackObjectStore implements ObjectStore {
     } catch (e) {
       throw io(`cannot create ${dir}`, e);
     }
+    // One writer at a time, across processes; readers (openReader) take no lock.
+    let release: () => Promise<void>;
+    try {
+      release = await acquireLockFile(join(dir, WRITER_LOCK_FILE), `pack store: ${dir}`);
+    } catch (e) {
+      if (e instanceof EmbassyError && e.code === 'log.locked') {
+        throw new EmbassyError('store.io', `pack store: ${dir} is in use by another process`, {
+          cause: e,
+          hint: 'only one process at a time may write an object store; stop the other one',
+        });
+      }
+      throw e;
+    }
     const indexPath = join(dir, 'index.sqlite');
     let index: PackIndex;
     try {
-      index = PackIndex.open(indexPath);
+      try {
+        index = PackIndex.open(indexPath);
+      } catch (e) {
+        if (!(e instanceof EmbassyError && e.code === 'store.corrupt')) throw e;
+        // The index is only a cache: move the broken one aside (for a post-mortem) and rebuild.
+        const aside = `${indexPath}.corrupt-${Date.now()}`;
+        for (const suffix of ['', '-wal', '-shm']) await rename(indexPath + suffix, aside + suffix).catch(() => undefined);
+        index = PackIndex.open(indexPath);
+        recovery.indexRebuilt = true;
+      }
     } catch (e) {
-      if (!(e instanceof EmbassyError && e.code === 'store.corrupt')) throw e;
-      // The index is only a cache: move the broken one aside (for a post-mortem) and rebuild.
-      const aside = `${indexPath}.corrupt-${Date.now()}`;
-      for (const suffix of ['', '-wal', '-shm']) await rename(indexPath + suffix, aside + suffix).catch(() => undefined);
-      index = PackIndex.open(indexPath);
-      recovery.indexRebuilt = true;
+      await release();
+      throw e;
     }
     const store = new PackObjectStore(files, index, options, recovery);
+    store.releaseLock = release;
     try {
       await store.recover();
     } catch (e) {
       index.close();
+      await release();
       throw e;
     }
+    return store;
+  }
+
+  /**
+   * Opens the store for reading only, beside its writer in another process (a home's node
+   * serves objects while `embassy ingest` writes): no lock, no recovery, every write refused.
+   * Packs are immutable and the index is read through SQLite's WAL, so a reader sees each
+   * writer commit whole; a pack deleted by GC between lookup and read is looked up again.
+   */
+  static async openReader(dir: string): Promise<PackObjectStore> {
+    const index = PackIndex.open(join(dir, 'index.sqlite'), { readonly: true });
+    const recovery: PackRecovery = { tempFilesRemoved: 0, indexRebuilt: false, packsIndexed: [], deletionsFinished: [], missingPacks: [], damagedPacks: [] };
+    const store = new PackObjectStore(new PackFiles(dir), index, undefined, recovery);
+    (store as { readOnly: boolean }).readOnly = true;
     return store;
   }
 
@@ -244,6 +286,7 @@ export class PackObjectStore implements ObjectStore {
 
   private checkWritable(): void {
     this.checkOpen();
+    if (this.readOnly) throw new EmbassyError('store.io', 'pack store: opened for reading only');
     if (this.failed !== undefined) {
       throw new EmbassyError('store.io', 'pack store: an earlier write failed', {
         cause: this.failed,
@@ -352,6 +395,7 @@ export class PackObjectStore implements ObjectStore {
       this.closed = true;
       this.index.close();
       await this.files.close();
+      await this.releaseLock?.();
     }
   }
 
