@@ -2,7 +2,10 @@
 // run it — every step is a real `embassy` command in its own process, printed before it runs.
 // A home site in The Hague seals a generated population registry and a body of laws, takes in a
 // day of changes, and proves a record to someone who holds nothing but the log's public key.
-import { spawnSync } from 'node:child_process';
+// Then mirrors in Groningen, Luxembourg and Willemstad and a witness in Tallinn join, each as its
+// own `embassy serve` process on 127.0.0.1, and the home shows their receipts and its policies.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +20,7 @@ const BIN = fileURLToPath(new URL('../../bin/embassy.js', import.meta.url));
 export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
-    .description('a short tour: seal a generated registry and laws, apply a day of changes, prove a record offline')
+    .description('a short tour: seal a generated registry and laws, apply a day of changes, prove a record offline, replicate to three mirrors with receipts')
     .option('--dir <dir>', 'work directory (default: a new temporary directory, removed afterwards)')
     .option('--persons <n>', 'number of generated person records', '20000')
     .action(async (o: { dir?: string; persons: string }) => {
@@ -84,13 +87,115 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           const vb = run(['verify', '--dir', home, '--blind', '--json']).json();
           say(`   with keys: ${vk.versions.versions} versions, ${vk.versions.records} records, ok=${vk.ok}; blind: ${vb.versions.objects} objects, ${kib(vb.versions.bytes)}, ok=${vb.ok}\n`);
 
+          await federation(work, home, run, say);
+
           say(`done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
           return EXIT.OK;
         } finally {
+          for (const n of nodes) if (n.exitCode === null && n.signalCode === null) n.kill('SIGKILL');
           if (!o.dir) await rm(work, { recursive: true, force: true });
         }
       });
     });
+}
+
+const nodes: ChildProcess[] = [];
+
+type Run = (args: string[], expect?: number) => { stdout: string; json: () => any };
+
+const SITES = [
+  { name: 'groningen', role: 'mirror', lat: '53.2194', lon: '6.5665', jurisdiction: 'NL', risk: 'nl,north-sea-flood', what: 'domestic failover datacenter' },
+  { name: 'luxembourg', role: 'mirror', lat: '49.6116', lon: '6.1319', jurisdiction: 'LU', risk: 'eu-central', what: 'data embassy in Luxembourg' },
+  { name: 'willemstad', role: 'mirror', lat: '12.1224', lon: '-68.8824', jurisdiction: 'CW', risk: 'caribbean', what: 'data embassy in Curaçao' },
+  { name: 'tallinn', role: 'witness', lat: '59.4370', lon: '24.7536', jurisdiction: 'EE', risk: 'baltic', what: 'an independent witness' },
+] as const;
+
+/**
+ * Steps 7–9: a federation. Three mirrors and a witness join; each runs `embassy serve` in its own
+ * process on 127.0.0.1; the mirrors fetch and verify everything without keys and return receipts,
+ * the witness cosigns, and the home's status shows copies, RPO, quorum and placement.
+ */
+async function federation(work: string, home: string, run: Run, say: (s: string) => void): Promise<void> {
+  say('7. A federation: mirrors in Groningen, Luxembourg and Willemstad and a witness in Tallinn join The Hague.');
+  say('   Each site makes a card (URL, keys, pinned TLS certificate, location, jurisdiction, risk tags); the sites exchange them.');
+  const ports = new Map<string, number>();
+  for (const name of ['den-haag', ...SITES.map((x) => x.name)]) ports.set(name, await freePort());
+  const cards = new Map<string, string>();
+  const card = (name: string, dir: string, extra: string[]): void => {
+    const file = join(work, `${name}.card`);
+    run(['site', 'card', '--dir', dir, '--url', `https://127.0.0.1:${ports.get(name)}`, ...extra, '--out', file]);
+    cards.set(name, file);
+  };
+  card('den-haag', home, ['--lat', '52.0705', '--lon', '4.3007', '--jurisdiction', 'NL', '--risk', 'nl,north-sea-flood']);
+  for (const x of SITES) {
+    run(['init', '--dir', join(work, x.name), '--name', x.name, '--role', x.role]);
+    card(x.name, join(work, x.name), ['--lat', x.lat, '--lon', x.lon, '--jurisdiction', x.jurisdiction, '--risk', x.risk]);
+    say(`   ${x.name}: ${x.what}`);
+  }
+  for (const x of SITES) {
+    run(['site', 'add', '--dir', home, cards.get(x.name)!]);
+    run(['site', 'add', '--dir', join(work, x.name), cards.get('den-haag')!]);
+    if (x.role === 'mirror') for (const y of SITES) if (y.role === 'mirror' && y !== x) run(['site', 'add', '--dir', join(work, x.name), cards.get(y.name)!]);
+  }
+  const homeKey = JSON.parse(await readFile(cards.get('den-haag')!, 'utf8')).logVerifierKey as string;
+  run(['witness', 'add-log', '--dir', join(work, 'tallinn'), '--vkey', homeKey]);
+  say('   The placement policy for the population registry, written to the home log:');
+  run(['policy', 'set', '--dir', home, '--dataset', 'nl.brp.personen', '--quorum', '2', '--of', 'groningen,luxembourg,willemstad',
+    '--min-copies', '2', '--min-distance-km', '350', '--foreign-jurisdiction', '--distinct-risk', '--rpo-target', '86400']);
+  say('   durable when 2 of {groningen, luxembourg, willemstad} hold it; 2 complete copies; one farther than 350 km');
+  say('   (farther than Luxembourg, as the Dutch letter asks); one abroad; one sharing no risk with The Hague.\n');
+
+  say('8. Every site runs its node: HTTPS with mutual TLS, only peers whose cards it holds may connect.');
+  for (const name of ['tallinn', 'groningen', 'luxembourg', 'willemstad', 'den-haag']) {
+    const dir = name === 'den-haag' ? home : join(work, name);
+    nodes.push(await startNode(dir, ports.get(name)!));
+    say(`   $ embassy serve --dir $WORK/${name} --listen 127.0.0.1:${ports.get(name)} &`);
+  }
+  say('   The mirrors copy the home log, walk every version, fetch and hash-check every object without keys,');
+  say('   and return a receipt (a C2SP cosignature on the home checkpoint); the witness checks consistency and cosigns.');
+  const deadline = Date.now() + 120_000;
+  let report: any;
+  for (;;) {
+    const r = spawnSync(process.execPath, [BIN, 'status', '--dir', home, '--json'], { encoding: 'utf8' });
+    report = JSON.parse(r.stdout);
+    const persons = report.datasets.find((d: { dataset: string }) => d.dataset === 'nl.brp.personen');
+    const mirrorsDone = persons.sites.filter((x: { role: string; holdsNewest: boolean }) => x.role === 'mirror' && x.holdsNewest).length;
+    const witnessDone = report.witnesses.every((w: { entriesBehind: string | null }) => w.entriesBehind === '0');
+    if (mirrorsDone === 3 && witnessDone) break;
+    if (Date.now() > deadline) throw new EmbassyError('store.io', 'demo: the mirrors did not return receipts within 2 minutes');
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  const receipt = (await readFile(join(work, 'willemstad', 'follow', 'den-haag', 'receipt'), 'utf8')).trimEnd().split('\n');
+  say('   The receipt from Willemstad (checkpoint, the home signature, the mirror cosignature):');
+  for (const line of receipt) say(`     ${line}`);
+  say('');
+
+  say('9. The home\'s status, from the receipts it collected:');
+  const text = spawnSync(process.execPath, [BIN, 'status', '--dir', home], { encoding: 'utf8' }).stdout;
+  for (const line of text.trimEnd().split('\n')) say(`   ${line}`);
+  say('');
+  for (const n of nodes) n.kill('SIGTERM');
+  await Promise.all(nodes.map((n) => new Promise((res) => (n.exitCode !== null ? res(null) : n.once('exit', res)))));
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((res) => srv.close(() => res()));
+  return port;
+}
+
+function startNode(dir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--dir', dir, '--listen', `127.0.0.1:${port}`, '--poll-interval', '2', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (x: string) => (err = (err + x).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new EmbassyError('store.io', `demo: node for ${dir} exited with ${code}: ${err.trim()}`)));
+  });
 }
 
 function kib(n: number): string {

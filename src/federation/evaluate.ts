@@ -297,6 +297,8 @@ export function formatDuration(seconds: number): string {
 const OK = '✓ ok';
 const FAIL = '✗ FAIL';
 const mark = (ok: boolean): string => (ok ? OK : FAIL);
+/** ISO time to the second, as the table shows it (the JSON keeps the full value). */
+const shortTime = (iso: string): string => iso.replace(/\.\d+Z$/, 'Z');
 const list = (names: string[]): string => (names.length ? names.join(', ') : 'none');
 const WIDTH = 100;
 
@@ -329,7 +331,7 @@ export function formatFederationReport(r: FederationReport): string {
     out.push(cols('site', 'role', 'km', 'version', 'source time', 'RPO', 'target', 'ok'));
     for (const s of d.sites) {
       const version = s.heldVersion === null ? 'none' : s.versionsBehind > 0 ? `v${s.heldVersion} (-${s.versionsBehind})` : `v${s.heldVersion}`;
-      out.push(cols(s.site, s.role, s.distanceKm === null ? '-' : String(s.distanceKm), version, s.heldSourceTime ?? '-',
+      out.push(cols(s.site, s.role, s.distanceKm === null ? '-' : String(s.distanceKm), version, s.heldSourceTime === null ? '-' : shortTime(s.heldSourceTime),
         s.rpoSeconds === null ? '-' : formatDuration(s.rpoSeconds), target, s.meetsTarget === null ? '-' : mark(s.meetsTarget)));
     }
     if (!d.quorum) {
