@@ -111,11 +111,18 @@ test('--help lists the exit codes', () => {
   assert.match(r.stdout, /Exit codes:/);
 });
 
-test('the demo runs end to end: seal, change, prove offline, refuse a forgery, verify', () => {
+test('the demo runs end to end: seal, change, prove offline, refuse a forgery, verify, replicate with receipts', { timeout: 300_000 }, () => {
   const r = embassy(['demo', '--persons', '3000']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /persons v1: 3000 records/);
   assert.match(r.stdout, /verified: .* is in nl\.brp\.personen version 2/);
   assert.match(r.stdout, /forged copy .* is refused \(exit 5\)/);
   assert.match(r.stdout, /with keys: 3 versions, .* ok=true; blind: .* ok=true/);
+  // The federation: a receipt from Willemstad and the home's status with every check met.
+  assert.match(r.stdout, /The receipt from Willemstad/);
+  assert.match(r.stdout, /— willemstad [A-Za-z0-9+/=]{90,}/);
+  assert.match(r.stdout, /federation of den-haag .*✓ ok \(2 of 2 datasets ok\)/);
+  for (const m of ['groningen', 'luxembourg', 'willemstad']) assert.match(r.stdout, new RegExp(`\\n\\s+${m}\\s+mirror\\s+\\d+\\s+v2 `));
+  assert.match(r.stdout, /tallinn .*\(0 entries behind\)/);
+  assert.doesNotMatch(r.stdout, /FAIL/);
 });
