@@ -172,8 +172,9 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
 
 /**
  * The home's watch on its own checkpoint: `embassy ingest` (another process) moves it; each new
- * one is announced (witnesses asked, mirrors notified) once, in order. Receipts published by
- * mirrors are collected every `collectMs` as a backstop for receipts that could not be sent.
+ * one is announced (witnesses asked, mirrors notified) once, in order. Every `collectMs`, as a
+ * backstop for lost messages, receipts published by mirrors are collected and witnesses behind
+ * the current checkpoint are asked again.
  */
 function watchCheckpoint(site: Site, home: HomeFederation, logger: pino.Logger, collectMs: number): () => Promise<void> {
   let last = '';
@@ -198,6 +199,11 @@ function watchCheckpoint(site: Site, home: HomeFederation, logger: pino.Logger, 
         if (stored.length > 0) logger.info({ mirrors: stored }, 'receipts collected');
       },
       (e: Error) => logger.warn({ error: e.message }, 'collect failed'),
+    );
+    // In the announce queue, so that a witness is never asked twice at once.
+    running = running.then(() => home.catchUpWitnesses()).then(
+      () => undefined,
+      (e: Error) => logger.warn({ error: e.message }, 'witness catch-up failed'),
     );
   }, collectMs);
   return async () => {

@@ -107,6 +107,13 @@ export class HomeFederation {
     }
   }
 
+  /** Asks again every witness whose cosignature is behind the current checkpoint (it was down, or refused). */
+  async catchUpWitnesses(): Promise<WitnessOutcome[]> {
+    const { checkpoint, note } = await this.current();
+    const behind = this.deps.peers().filter((p) => p.role === 'witness' && this.deps.receipts.get(p.name)?.size !== checkpoint.size);
+    return Promise.all(behind.map((w) => this.askWitness(w, checkpoint, note)));
+  }
+
   /** A receipt a mirror sent (POST /receipts). */
   async receive(card: SiteCard, text: string): Promise<{ stored: boolean; receipt: StoredReceipt }> {
     if (card.role !== 'mirror') throw new EmbassyError('site.config', `receipts: ${card.name} is a ${card.role}, not a mirror`);
