@@ -97,6 +97,13 @@ export class HomeFederation {
             hint: 'this log was rolled back, or another log with the same key exists: investigate before anything else',
           });
         }
+        if (answer.knownSize === oldSize && oldSize === checkpoint.size) {
+          // Asked from its own size with this log's tree of that size, and still a conflict: the
+          // witness holds another tree of the same size, signed by this log's key. A split view.
+          throw new EmbassyError('log.inconsistent', `witness ${card.name} holds another tree of size ${oldSize} signed by this log's key (fork)`, {
+            hint: 'another log with this key exists, or this one was rewritten: investigate before anything else',
+          });
+        }
         oldSize = answer.knownSize;
       }
       throw new EmbassyError('store.io', `witness ${card.name}: still a conflict after retrying from its known size`);

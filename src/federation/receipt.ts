@@ -6,7 +6,7 @@ import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { bytesEqual, utf8 } from '../format/bytes.ts';
 import { openCheckpoint, type Checkpoint } from '../log/checkpoint.ts';
 import { cosignatureNoteVerifier, verifyCosignature } from '../log/cosignature.ts';
-import { formatSignatureLine, parseNote, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../log/note.ts';
+import { formatSignatureLine, openNote, parseNote, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../log/note.ts';
 
 export const MAX_RECEIPT_SIZE = 64 * 1024;
 
@@ -34,14 +34,17 @@ export function openReceipt(text: string, origin: string, logVerifier: NoteVerif
   if (text.length > MAX_RECEIPT_SIZE) throw new EmbassyError('input.too-large', `receipt: over ${MAX_RECEIPT_SIZE} bytes`);
   const vk = parseVerifierKey(cosignVerifierKey);
   const cosigner = cosignatureNoteVerifier(vk.name, vk.publicKey);
-  let opened;
+  // The home's signature first (its errors as they are), then the cosigner's.
+  const opened = openCheckpoint(text, logVerifier, [], { origin });
+  let cosigned;
   try {
-    opened = openCheckpoint(text, logVerifier, [cosigner], { origin });
+    cosigned = openNote(text, [cosigner]);
   } catch (e) {
-    if (isEmbassyError(e, 'note.bad-signature')) throw new EmbassyError('cosignature.invalid', `receipt: a signature on it does not verify: ${e.message}`);
+    if (isEmbassyError(e, 'note.bad-signature')) throw new EmbassyError('cosignature.invalid', `receipt: the cosignature by ${vk.name} does not verify`);
+    if (isEmbassyError(e, 'note.unverified')) throw new EmbassyError('cosignature.invalid', `receipt: no cosignature by ${vk.name}`);
     throw e;
   }
-  const sig = opened.note.verified.find((s) => s.name === cosigner.name && bytesEqual(s.keyId, cosigner.keyId));
+  const sig = cosigned.verified.find((s) => s.name === cosigner.name && bytesEqual(s.keyId, cosigner.keyId));
   if (sig === undefined) throw new EmbassyError('cosignature.invalid', `receipt: no cosignature by ${vk.name}`);
   const { timestamp } = verifyCosignature(opened.note.text, sig, cosigner);
   const logSig = opened.note.verified.find((s) => s.name === logVerifier.name && bytesEqual(s.keyId, logVerifier.keyId))!;
