@@ -43,6 +43,7 @@ export class MirrorNode {
   private readonly loops = new Map<string, HomeLoop>();
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private recoveryNoted = false;
   private scrubTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
 
@@ -116,8 +117,31 @@ export class MirrorNode {
     })();
   }
 
+  /**
+   * When the store was opened, recovery may have found pack files gone or damaged (never a crash
+   * of ours: packs are durable before they are indexed), or rebuilt the index: objects may have
+   * vanished under stored parents, so every home needs a full pass before its next receipt.
+   */
+  private async noteRecovery(): Promise<void> {
+    if (this.recoveryNoted) return;
+    this.recoveryNoted = true;
+    const r = this.deps.objects.recovery;
+    const what = [
+      ...r.missingPacks.map((p) => `pack ${p} missing`),
+      ...r.damagedPacks.map((p) => `pack ${p.pack} damaged: ${p.problem}`),
+      ...(r.indexRebuilt ? ['object index rebuilt'] : []),
+    ];
+    if (what.length === 0) return;
+    this.deps.logger.warn({ found: what.slice(0, 5), count: what.length }, 'store opened with damage; receipts withheld until a full pass');
+    for (const card of this.homes()) {
+      const state = await FollowState.open(this.deps.siteDir, card.name);
+      await state.update((s) => ({ ...s, needsFullWalk: true, damage: `${new Date().toISOString()}: found when the store was opened: ${what.slice(0, 5).join('; ')}` }));
+    }
+  }
+
   /** One pass for one home, queued behind any other pass or scrub; sends a new receipt to the home. */
   async passFor(card: SiteCard): Promise<PassOutcome> {
+    await this.exclusive(() => this.noteRecovery());
     const state = await FollowState.open(this.deps.siteDir, card.name);
     const sources = [card, ...this.deps.peers().filter((p) => p.role === 'mirror')].map((c) => this.deps.transport.objectSource(c));
     const o = await this.exclusive(() =>
@@ -151,6 +175,7 @@ export class MirrorNode {
 
   /** Scrub now, queued behind any pass; homes with damage get a full pass right after. */
   async scrub(): Promise<ScrubReport> {
+    await this.exclusive(() => this.noteRecovery());
     const homes = await Promise.all(this.homes().map(async (card) => ({ home: { name: card.name, origin: card.origin, logVerifierKey: card.logVerifierKey }, state: await FollowState.open(this.deps.siteDir, card.name) })));
     const report = await this.exclusive(() => scrubMirror(this.deps.objects, homes));
     if (report.damaged) {
