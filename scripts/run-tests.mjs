@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Finds every *.test.ts below the given folders (default: src and test) and runs them with
+// Finds every *.test.ts below the given folders (default: src, test and bench) and runs them with
 // node's own test runner through tsx. Node 20's --test takes no globs, hence this file.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function walk(dir) {
     else if (name.endsWith('.test.ts')) found.push(p);
   }
 }
-for (const r of roots.length ? roots : ['src', 'test']) {
+for (const r of roots.length ? roots : ['src', 'test', 'bench']) {
   if (statSync(r, { throwIfNoEntry: false })?.isDirectory()) walk(r);
   else if (r.endsWith('.test.ts')) found.push(r);
 }

@@ -31,6 +31,8 @@ export interface SiteSpec {
   lon?: number;
   jurisdiction?: string;
   risk?: string[];
+  /** The port the node will listen on; default a free one. */
+  port?: number;
   /** The URL in the card when peers must go through something else (a proxy); default the node's own. */
   cardUrl?: (port: number) => string;
 }
@@ -55,7 +57,7 @@ export async function makeFederation(tmp: string, specs: SiteSpec[]): Promise<Ma
     const dir = join(tmp, s.name);
     const origin = s.role === 'home' ? `${s.name}.example/embassy` : undefined;
     ok(['init', '--dir', dir, '--name', s.name, '--role', s.role, ...(origin ? ['--origin', origin] : [])]);
-    const port = await freePort();
+    const port = s.port ?? (await freePort());
     const url = s.cardUrl ? s.cardUrl(port) : `https://127.0.0.1:${port}`;
     const card = join(tmp, `${s.name}.card`);
     ok([
