@@ -345,6 +345,76 @@ export class PackObjectStore implements ObjectStore {
     return undefined;
   }
 
+  /**
+   * Many objects at once, for serving peers: index lookups, then one read per run of nearby
+   * objects in a pack (sorted by offset, gaps up to 64 KiB read through), each object checked
+   * against its id. The result is aligned with `ids`: undefined for an object not held, and
+   * also for one whose stored bytes are damaged (reported through `onDamaged`), so that one bad
+   * object never fails a whole batch.
+   */
+  async getMany(ids: readonly ObjectId[], onDamaged?: (id: ObjectId, e: unknown) => void): Promise<(Uint8Array | undefined)[]> {
+    this.checkOpen();
+    const out: (Uint8Array | undefined)[] = new Array(ids.length).fill(undefined);
+    const byPack = new Map<string, { i: number; offset: number; length: number }[]>();
+    ids.forEach((id, i) => {
+      const staged = this.staged.get(toHex(id));
+      if (staged !== undefined) {
+        out[i] = staged.bytes.slice();
+        return;
+      }
+      const loc = this.index.lookup(id);
+      if (loc === undefined) return;
+      const hex = toHex(loc.pack);
+      const list = byPack.get(hex) ?? [];
+      list.push({ i, offset: loc.offset, length: loc.length });
+      byPack.set(hex, list);
+    });
+    const GAP = 64 * 1024;
+    const MAX_RUN = 8 * 1024 * 1024;
+    const retry: number[] = [];
+    for (const [hex, list] of byPack) {
+      list.sort((a, b) => a.offset - b.offset);
+      for (let start = 0; start < list.length; ) {
+        let end = start + 1;
+        let runEnd = list[start]!.offset + list[start]!.length;
+        while (end < list.length && list[end]!.offset <= runEnd + GAP && list[end]!.offset + list[end]!.length - list[start]!.offset <= MAX_RUN) {
+          runEnd = Math.max(runEnd, list[end]!.offset + list[end]!.length);
+          end++;
+        }
+        const base = list[start]!.offset;
+        let run: Uint8Array | undefined;
+        try {
+          run = await this.files.readRange(hex, base, runEnd - base);
+        } catch (e) {
+          // A truncated pack: read the objects one by one below, so the intact ones are served.
+          for (let k = start; k < end; k++) retry.push(list[k]!.i);
+          start = end;
+          continue;
+        }
+        for (let k = start; k < end; k++) {
+          const o = list[k]!;
+          if (run === undefined) {
+            retry.push(o.i); // pack gone (a sweep moved it): look up again
+            continue;
+          }
+          const bytes = run.slice(o.offset - base, o.offset - base + o.length);
+          if (bytesEqual(sha256(bytes), ids[o.i]!)) out[o.i] = bytes;
+          else onDamaged?.(ids[o.i]!, new EmbassyError('object.id-mismatch', `pack store: object ${toHex(ids[o.i]!)} in pack ${hex} does not hash to its id`));
+        }
+        start = end;
+      }
+    }
+    for (const i of retry) {
+      try {
+        out[i] = await this.get(ids[i]!);
+      } catch (e) {
+        onDamaged?.(ids[i]!, e);
+        out[i] = undefined;
+      }
+    }
+    return out;
+  }
+
   async put(id: ObjectId, bytes: Uint8Array): Promise<void> {
     this.checkWritable();
     if (bytes.length > MAX_PACK_OBJECT_SIZE) {
