@@ -47,7 +47,8 @@ export class PeerClient {
     const key = `${card.name} ${card.tlsFingerprint}`;
     let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({ keepAlive: true, maxSockets: 8 });
+      // No TLS session resumption: a resumed session shows no peer certificate to check against the pin.
+      agent = new Agent({ keepAlive: true, maxSockets: 8, maxCachedSessions: 0 });
       this.agents.set(key, agent);
     }
     return agent;
