@@ -8,7 +8,7 @@ import { loadPeers } from '../net/peers.ts';
 import { PeerClient } from '../net/client.ts';
 import { peerTransport } from '../net/transport.ts';
 import { Site } from '../site/site.ts';
-import { MirrorNode, describeOutcome } from '../sync/mirror-node.ts';
+import { MirrorNode, describeOutcome, graphOptions } from '../sync/mirror-node.ts';
 import type { PassOutcome } from '../sync/follow.ts';
 import { EXIT } from './exit-codes.ts';
 import { printData } from './output.ts';
@@ -30,7 +30,7 @@ async function withNode<T>(site: Site, fn: (node: MirrorNode) => Promise<T>): Pr
     const objects = await site.openObjects();
     const client = new PeerClient(await site.readTlsIdentity());
     const now = (): bigint => BigInt(Math.floor(Date.now() / 1000));
-    const node = new MirrorNode({ siteDir: site.dir, peers: () => peers.all(), transport: peerTransport(client), objects, cosigner: await site.cosigner(now), logger: quietLogger });
+    const node = new MirrorNode({ siteDir: site.dir, peers: () => peers.all(), transport: peerTransport(client), objects, cosigner: await site.cosigner(now), logger: quietLogger, ...graphOptions(site) });
     try {
       return await fn(node);
     } finally {

@@ -16,7 +16,7 @@ import { peerTransport } from '../net/transport.ts';
 import { HomeFederation } from '../federation/home.ts';
 import { RECEIPTS_FILE, ReceiptStore } from '../federation/receipt-store.ts';
 import { federationRoutes } from '../serve/federation-routes.ts';
-import { MirrorNode } from '../sync/mirror-node.ts';
+import { MirrorNode, graphOptions } from '../sync/mirror-node.ts';
 import { CHECKPOINT_PATH } from '../store/log-store.ts';
 import { join } from 'node:path';
 import { buildApp } from '../serve/app.ts';
@@ -126,7 +126,7 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
     });
     closers.push(watchCheckpoint(site, home, logger, pollMs));
   } else {
-    const node = new MirrorNode({ siteDir: site.dir, peers: () => peers.all(), transport, objects, cosigner: await site.cosigner(now), logger, pollMs, scrubMs });
+    const node = new MirrorNode({ siteDir: site.dir, peers: () => peers.all(), transport, objects, cosigner: await site.cosigner(now), logger, pollMs, scrubMs, ...graphOptions(site) });
     await app.register(federationRoutes, {
       onNotify: (peer) => {
         if (peer.role === 'home') node.notify(peer.name);

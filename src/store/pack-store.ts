@@ -4,7 +4,7 @@
 // of them; packs are immutable afterwards. The index is a cache: open() recovers it from the
 // packs after a crash and rebuildIndex() recreates it. Garbage collection copies live ciphertext;
 // repairPacks() copies the good objects out of damaged packs and keeps those under quarantine/.
-import { rename } from 'node:fs/promises';
+import { appendFile, open, readFile, rename, rm } from 'node:fs/promises';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import { acquireLockFile } from './lock-file.ts';
@@ -29,6 +29,8 @@ export type { PackFaultHook, PackFinding, PackFindingKind, PackStep } from './pa
 
 /** The writer's lock file in the store directory (pid and host of the holder). */
 export const WRITER_LOCK_FILE = 'writer.lock';
+/** Damage found when the store was opened, until acknowledged (damageNotes). */
+export const DAMAGE_FILE = 'damage.log';
 export const DEFAULT_TARGET_PACK_SIZE = 32 * 1024 * 1024;
 const IDS_PAGE = 1000;
 
@@ -186,6 +188,7 @@ export class PackObjectStore implements ObjectStore {
       } catch (e) {
         if (!(e instanceof EmbassyError && e.code === 'store.corrupt')) throw e;
         // The index is only a cache: move the broken one aside (for a post-mortem) and rebuild.
+        await appendFile(join(dir, DAMAGE_FILE), `${new Date().toISOString()} object index unreadable, rebuilt from the packs\n`);
         const aside = `${indexPath}.corrupt-${Date.now()}`;
         for (const suffix of ['', '-wal', '-shm']) await rename(indexPath + suffix, aside + suffix).catch(() => undefined);
         index = PackIndex.open(indexPath);
@@ -237,6 +240,7 @@ export class PackObjectStore implements ObjectStore {
       r.tempFilesRemoved = await this.files.clearTemp();
       const { packs: onDisk } = await this.files.list();
       const indexed = new Set<string>();
+      const missing: PackRow[] = [];
       for (const p of this.index.packs()) {
         const hex = toHex(p.id);
         indexed.add(hex);
@@ -247,18 +251,60 @@ export class PackObjectStore implements ObjectStore {
             r.deletionsFinished.push(hex);
           }
         } else if (!onDisk.has(hex)) {
-          this.index.dropPack(p.id);
-          r.missingPacks.push(hex);
+          missing.push(p);
         }
+      }
+      // A pack is durable before it is indexed, so an indexed pack without its file was removed
+      // from outside. The note is durable before the index forgets it (see damageNotes()).
+      if (missing.length > 0) await this.noteDamage(missing.map((p) => `pack ${toHex(p.id)} missing (${p.count} objects)`));
+      for (const p of missing) {
+        this.index.dropPack(p.id);
+        r.missingPacks.push(toHex(p.id));
       }
       for (const hex of onDisk) {
         if (indexed.has(hex)) continue;
-        const problems = await this.indexPackFile(hex);
+        const c = await this.files.check(hex);
+        if (c === undefined) continue;
+        if (c.problems.length > 0) {
+          const problem = c.problems.map((p) => p.detail).join('; ');
+          await this.noteDamage([`pack ${hex} damaged: ${problem}`]);
+          r.damagedPacks.push({ pack: hex, problem });
+        }
+        this.index.addPack(Buffer.from(hex, 'hex'), c.size, c.good, c.count);
         r.packsIndexed.push(hex);
-        if (problems.length > 0) r.damagedPacks.push({ pack: hex, problem: problems.map((p) => p.detail).join('; ') });
       }
     } catch (e) {
       throw io('cannot recover', e);
+    }
+  }
+
+  /**
+   * Damage that opening the store found (packs gone or damaged, the index rebuilt), kept in
+   * <dir>/damage.log until a caller that can repair it (a mirror re-fetching from peers) has
+   * taken note: opening repairs the index silently, and whoever opens the store next must still
+   * learn that objects may be gone from under stored parents.
+   */
+  async damageNotes(): Promise<string[]> {
+    const text = await readFile(join(this.dir, DAMAGE_FILE), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return '';
+      throw io('cannot read damage notes', e);
+    });
+    return text.split('\n').filter((l) => l.trim() !== '');
+  }
+
+  async clearDamageNotes(): Promise<void> {
+    await rm(join(this.dir, DAMAGE_FILE), { force: true });
+  }
+
+  private async noteDamage(lines: string[]): Promise<void> {
+    const at = new Date().toISOString();
+    const path = join(this.dir, DAMAGE_FILE);
+    const fh = await open(path, 'a', 0o644);
+    try {
+      await fh.writeFile(lines.map((l) => `${at} ${l}\n`).join(''));
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
   }
 

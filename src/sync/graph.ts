@@ -284,8 +284,11 @@ export async function syncGraph(roots: readonly ObjectId[], store: ObjectStore, 
         for (let i = 0; i < work.length; i += batchSize * concurrency) {
           const batches: ObjectId[][] = [];
           for (let j = i; j < Math.min(work.length, i + batchSize * concurrency); j += batchSize) batches.push(work.slice(j, j + batchSize));
-          const results = await Promise.all(batches.map((b) => fetchBatch(b)));
-          for (let b = 0; b < batches.length; b++) await take(batches[b]!, results[b]!);
+          // Each batch is taken as soon as it and those before it arrived: a pass killed
+          // meanwhile loses only what is still in flight.
+          const results = batches.map((b) => fetchBatch(b));
+          for (const r of results) r.catch(() => undefined);
+          for (let b = 0; b < batches.length; b++) await take(batches[b]!, await results[b]!);
           if (unflushedBytes >= flushBytes) await flush();
         }
       }

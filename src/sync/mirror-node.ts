@@ -125,18 +125,16 @@ export class MirrorNode {
   private async noteRecovery(): Promise<void> {
     if (this.recoveryNoted) return;
     this.recoveryNoted = true;
-    const r = this.deps.objects.recovery;
-    const what = [
-      ...r.missingPacks.map((p) => `pack ${p} missing`),
-      ...r.damagedPacks.map((p) => `pack ${p.pack} damaged: ${p.problem}`),
-      ...(r.indexRebuilt ? ['object index rebuilt'] : []),
-    ];
+    // Notes from whichever process opened the store and found the damage (this one or an earlier one).
+    const what = await this.deps.objects.damageNotes();
     if (what.length === 0) return;
-    this.deps.logger.warn({ found: what.slice(0, 5), count: what.length }, 'store opened with damage; receipts withheld until a full pass');
+    this.deps.logger.warn({ found: what.slice(0, 5), count: what.length }, 'store damage found when it was opened; receipts withheld until a full pass');
     for (const card of this.homes()) {
       const state = await FollowState.open(this.deps.siteDir, card.name);
-      await state.update((s) => ({ ...s, needsFullWalk: true, damage: `${new Date().toISOString()}: found when the store was opened: ${what.slice(0, 5).join('; ')}` }));
+      await state.update((s) => ({ ...s, needsFullWalk: true, damage: `found when the store was opened: ${what.slice(0, 5).join('; ')}` }));
     }
+    // Every home is marked (durably): the notes have done their job.
+    await this.deps.objects.clearDamageNotes();
   }
 
   /** One pass for one home, queued behind any other pass or scrub; sends a new receipt to the home. */
@@ -209,6 +207,12 @@ export class MirrorNode {
     await Promise.all([...this.loops.values()].map((l) => l.done));
     await this.queue.catch(() => undefined);
   }
+}
+
+/** A site with small packs flushes as often: parents are stored sooner, a kill loses less. */
+export function graphOptions(site: { config: { packSize?: number } }): { graph?: GraphSyncOptions } {
+  const packSize = site.config.packSize;
+  return packSize !== undefined && packSize < 8 * 1024 * 1024 ? { graph: { flushBytes: packSize } } : {};
 }
 
 export function describeOutcome(o: PassOutcome): string {

@@ -51,7 +51,7 @@ test('getMany answers like get, in request order, with absent, staged and damage
   const withVictim = files.find((f) => Buffer.from(readFileSync(f)).includes(Buffer.from(victim.bytes)))!;
   const raw = readFileSync(withVictim);
   const at = Buffer.from(raw).indexOf(Buffer.from(victim.bytes)) + 100;
-  raw[at] ^= 0xff;
+  raw[at] = raw[at]! ^ 0xff;
   writeFileSync(withVictim, raw);
   const other = files.find((f) => f !== withVictim)!;
   const otherBytes = readFileSync(other);
@@ -96,4 +96,29 @@ test('a reader beside the writer sees each commit, takes no lock and refuses wri
   await assert.rejects(reader.put(b.id, b.bytes), (e) => isEmbassyError(e, 'store.io') && /reading only/.test(e.message));
   // A second writer is refused while the first holds the lock.
   await assert.rejects(PackObjectStore.open(dir), (e) => isEmbassyError(e, 'store.io') && /in use/.test(e.message));
+});
+
+test('damage found when the store opens is noted durably until acknowledged, whoever opens it next', async (t) => {
+  const dir = tempDir(t);
+  let store = await PackObjectStore.open(dir, { targetPackSize: 8 * 1024 });
+  for (let i = 0; i < 40; i++) {
+    const o = object(i, 1500);
+    await store.put(o.id, o.bytes);
+  }
+  await store.close();
+  const files = packs(dir);
+  assert.ok(files.length >= 3);
+  const { unlinkSync } = await import('node:fs');
+  unlinkSync(files[0]!);
+  store = await PackObjectStore.open(dir); // recovery drops the missing pack: has() says false for its objects
+  assert.equal(store.recovery.missingPacks.length, 1);
+  await store.close();
+  // A later process did not see the recovery happen, but reads the notes.
+  store = await PackObjectStore.open(dir);
+  t.after(() => store.close());
+  assert.equal(store.recovery.missingPacks.length, 0, 'the second open has nothing left to recover');
+  const notes = await store.damageNotes();
+  assert.ok(notes.some((l) => /pack [0-9a-f]{64} missing/.test(l)), notes.join('\n'));
+  await store.clearDamageNotes();
+  assert.deepEqual(await store.damageNotes(), []);
 });
