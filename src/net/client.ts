@@ -164,12 +164,14 @@ export class PeerClient {
           buf = buf.subarray(OBJECT_ID_SIZE + 4 + len);
         }
       }
+      if (buf.length !== 0 || out.length !== ids.length) throw new EmbassyError('store.io', `peer ${card.name}: objects response ended after ${out.length} of ${ids.length} objects`);
     } catch (e) {
       res.destroy();
-      if (e instanceof EmbassyError) throw e;
-      throw new EmbassyError('store.io', `peer ${card.name}: POST /objects: ${(e as Error).message}`, { cause: e });
+      const err = e instanceof EmbassyError ? e : new EmbassyError('store.io', `peer ${card.name}: POST /objects: ${(e as Error).message}`, { cause: e });
+      // What arrived whole before the failure was checked frame by frame: keep it, so that a
+      // connection cut again and again still makes progress.
+      throw new PartialFetchError(err, [...out, ...new Array<undefined>(ids.length - out.length).fill(undefined)]);
     }
-    if (buf.length !== 0 || out.length !== ids.length) throw bad(`ended after ${out.length} of ${ids.length} objects`);
     return out;
   }
 
@@ -181,6 +183,19 @@ export class PeerClient {
   close(): void {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+  }
+}
+
+/**
+ * A batch fetch that failed part way: `partial` (aligned with the ids asked for) holds the
+ * objects that arrived whole and matched their ids before the failure; the error says why.
+ */
+export class PartialFetchError extends EmbassyError {
+  constructor(
+    cause: EmbassyError,
+    readonly partial: (Uint8Array | undefined)[],
+  ) {
+    super(cause.code, cause.message, { cause, ...(cause.hint ? { hint: cause.hint } : {}) });
   }
 }
 

@@ -203,7 +203,10 @@ export async function syncGraph(roots: readonly ObjectId[], store: ObjectStore, 
       } catch (e) {
         if (!isEmbassyError(e)) throw e;
         report.failures.push({ source: source.name, error: `${e.code}: ${e.message}`, ids: want.length });
-        continue;
+        // A transfer cut part way may still have brought objects whole: keep those (checked below).
+        const partial = (e as { partial?: unknown }).partial;
+        if (!Array.isArray(partial) || partial.length !== want.length) continue;
+        got = partial as (Uint8Array | undefined)[];
       }
       const still: number[] = [];
       want.forEach((i, j) => {
