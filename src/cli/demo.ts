@@ -5,7 +5,7 @@
 // Then mirrors in Groningen, Luxembourg and Willemstad and a witness in Tallinn join, each as its
 // own `embassy serve` process on 127.0.0.1, and the home shows their receipts and its policies.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../net/free-port.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,14 +176,6 @@ async function federation(work: string, home: string, run: Run, say: (s: string)
   say('');
   for (const n of nodes) n.kill('SIGTERM');
   await Promise.all(nodes.map((n) => new Promise((res) => (n.exitCode !== null ? res(null) : n.once('exit', res)))));
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
 }
 
 function startNode(dir: string, port: number): Promise<ChildProcess> {

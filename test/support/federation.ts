@@ -3,7 +3,6 @@
 // processes on 127.0.0.1. Ports are chosen before the cards are signed (a card names its URL).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -15,14 +14,8 @@ export function ok(args: string[]): CliResult {
   return r;
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../src/net/free-port.ts';
+import { freePort } from '../../src/net/free-port.ts';
 
 export interface SiteSpec {
   name: string;
