@@ -24,11 +24,11 @@ async function openMirror(dir: string, what: string): Promise<Site> {
 
 const quietLogger = { info: () => undefined, warn: () => undefined };
 
-async function withNode<T>(site: Site, fn: (node: MirrorNode) => Promise<T>): Promise<T> {
+async function withNode<T>(site: Site, timeoutMs: number, fn: (node: MirrorNode) => Promise<T>): Promise<T> {
   return site.withLock(async () => {
     const peers = await loadPeers(site);
     const objects = await site.openObjects();
-    const client = new PeerClient(await site.readTlsIdentity());
+    const client = new PeerClient(await site.readTlsIdentity(), { timeoutMs });
     const now = (): bigint => BigInt(Math.floor(Date.now() / 1000));
     const node = new MirrorNode({ siteDir: site.dir, peers: () => peers.all(), transport: peerTransport(client), objects, cosigner: await site.cosigner(now), logger: quietLogger, ...graphOptions(site) });
     try {
@@ -46,11 +46,14 @@ export function registerMirror(program: Command, ctx: CommandContext): void {
     .description('mirror: one pass per followed home — check its log, fetch missing objects, verify, store, and give a receipt when complete')
     .requiredOption('--dir <dir>', 'mirror site directory')
     .option('--home <name>', 'only this home')
+    .option('--peer-timeout <seconds>', 'give up on a peer request idle this long', '30')
     .option('--json', 'print JSON')
-    .action(async (o: { dir: string; home?: string; json?: boolean }) => {
+    .action(async (o: { dir: string; home?: string; peerTimeout: string; json?: boolean }) => {
       await ctx.run(!!o.json, async () => {
         const site = await openMirror(o.dir, 'sync');
-        return withNode(site, async (node) => {
+        const timeout = Number(o.peerTimeout);
+        if (!(timeout >= 0.1)) throw new EmbassyError('usage', `sync: --peer-timeout must be a number of seconds ≥ 0.1, got ${JSON.stringify(o.peerTimeout)}`);
+        return withNode(site, timeout * 1000, async (node) => {
           const homes = node.homes().filter((h) => o.home === undefined || h.name === o.home);
           if (homes.length === 0) {
             throw new EmbassyError('site.config', o.home ? `sync: no home named ${o.home} among the peers of ${site.config.name}` : `sync: ${site.config.name} knows no home`, {
@@ -75,7 +78,7 @@ export function registerMirror(program: Command, ctx: CommandContext): void {
     .action(async (o: { dir: string; json?: boolean }) => {
       await ctx.run(!!o.json, async () => {
         const site = await openMirror(o.dir, 'scrub');
-        return withNode(site, async (node) => {
+        return withNode(site, 30_000, async (node) => {
           const r = await node.scrub();
           printData(ctx.io, !!o.json, r, () => {
             const lines = [`scrub of ${site.config.name}: ${r.packs} packs, ${r.objects} objects, ${r.bytes} bytes — ${r.damaged ? 'DAMAGE FOUND' : 'clean'}\n`];

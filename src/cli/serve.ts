@@ -44,6 +44,7 @@ export interface ServeOptions {
   pollInterval: string;
   scrubInterval: string;
   peerReload: string;
+  peerTimeout: string;
 }
 
 function seconds(name: string, v: string, min: number): number {
@@ -62,6 +63,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--poll-interval <seconds>', 'mirror: poll each home this often; home: collect receipts this often', '10')
     .option('--scrub-interval <seconds>', 'mirror: scrub the store this often (0: never)', '3600')
     .option('--peer-reload <seconds>', 're-read peer cards this often', '5')
+    .option('--peer-timeout <seconds>', 'give up on a peer request idle this long', '30')
     .action(async (o: ServeOptions) => {
       await ctx.run(true, async () => {
         const site = await Site.open(o.dir);
@@ -84,7 +86,7 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
   // A mirror's node is the writer of its store (it holds the site lock); a home's node only
   // reads, beside `embassy ingest` and `gc` writing in their own processes.
   const objects = site.config.role === 'mirror' ? await site.openObjects() : await site.openObjectsReader();
-  const client = new PeerClient(tls);
+  const client = new PeerClient(tls, { timeoutMs: seconds('--peer-timeout', o.peerTimeout, 0.1) * 1000 });
   const transport = peerTransport(client);
   const closers: (() => Promise<void> | void)[] = [];
   const app = buildApp({

@@ -105,7 +105,8 @@ export async function followOnce(deps: FollowDeps): Promise<PassOutcome> {
     if (raw === undefined) throw new EmbassyError('store.io', `home ${home.name}: has no checkpoint`);
     note = new TextDecoder().decode(raw);
   } catch (e) {
-    return failed('incomplete', e);
+    // A server that is not the one the card pins is someone else answering for the home: refused.
+    return failed(isEmbassyError(e, 'crypto.auth-failed') ? 'refused' : 'incomplete', e);
   }
   try {
     const checked = copy.check(note);
