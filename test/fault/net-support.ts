@@ -4,7 +4,6 @@
 // receipt appears, that the mirror's store holds that checkpoint's whole graph (a receipt is a
 // promise that the copy is complete, so a receipt for a half-written graph is the bug we hunt);
 // and byte snapshots of directories, to prove that a refused pass wrote nothing.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -18,23 +17,8 @@ import { FsLogStore } from '../../src/store/fs-log-store.ts';
 import { PackObjectStore } from '../../src/store/pack-store.ts';
 import { retainedRoots } from '../../src/sync/follow.ts';
 import type { ObjectId } from '../../src/tree/types.ts';
-import { EMBASSY_BIN, type CliResult } from '../support/cli.ts';
 
-/**
- * Runs `embassy` without blocking this process: the fault proxy and any server the test runs
- * live in the test's own event loop, which spawnSync (test/support/cli.ts) would freeze.
- */
-export function embassyAsync(args: string[]): Promise<CliResult> {
-  const child = spawn(process.execPath, [EMBASSY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
-}
+export { embassyAsync } from '../support/cli.ts';
 
 /** The size of a site's own log (its checkpoint file). */
 export function logSize(siteDir: string): bigint {

@@ -6,12 +6,10 @@
 // tlog-tiles paths under /log/, the POST /objects frames of src/serve/routes-objects.ts) over
 // HTTPS with the home's TLS key and certificate, so mirrors accept it by their pinned card.
 // It runs in the test's process, so the CLI must then be run without blocking it (embassyAsync).
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { EMBASSY_BIN, type CliResult } from '../support/cli.ts';
 import { toHex } from '../../src/format/bytes.ts';
 import { MISSING_OBJECT_LENGTH, OBJECT_ID_SIZE } from '../../src/serve/routes-objects.ts';
 import { FsLogStore } from '../../src/store/fs-log-store.ts';
@@ -160,15 +158,4 @@ export function objectsServed(metrics: string): number {
   return Number(m[1]);
 }
 
-/** Runs `embassy` as test/support/cli.ts embassy() does, but without blocking this process. */
-export function embassyAsync(args: string[]): Promise<CliResult> {
-  const child = spawn(process.execPath, [EMBASSY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
-}
+export { embassyAsync } from '../support/cli.ts';
