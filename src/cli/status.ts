@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadCatalog, retainedVersions } from '../catalog/catalog.ts';
-import { parseCheckpoint } from '../log/checkpoint.ts';
-import { parseNote, parseVerifierKey } from '../log/note.ts';
+import { parseVerifierKey } from '../log/note.ts';
 import { parseSiteCard, type SiteCard } from '../net/card.ts';
 import { loadPeers } from '../net/peers.ts';
 import { OWN_CARD_FILE, Site } from '../site/site.ts';
 import { evaluateFederation, formatDuration, formatFederationReport, type SiteFacts } from '../federation/evaluate.ts';
 import { RECEIPTS_FILE, ReceiptStore } from '../federation/receipt-store.ts';
+import { noteTreeSize } from '../federation/receipt.ts';
 import { FollowState } from '../sync/follow-state.ts';
 import { SqliteWitnessState, WITNESS_STATE_FILE } from '../witness/sqlite-state.ts';
 import { EXIT } from './exit-codes.ts';
@@ -94,7 +94,7 @@ async function mirrorStatus(site: Site, ctx: CommandContext, json: boolean): Pro
     const state = await FollowState.open(site.dir, card.name);
     const s = await state.read();
     const receiptNote = await state.readReceipt();
-    const receiptSize = receiptNote === undefined ? undefined : parseCheckpoint(parseNote(receiptNote).text).size;
+    const receiptSize = receiptNote === undefined ? undefined : noteTreeSize(receiptNote);
     const datasets: { dataset: string; version: number | null; sourceTime: string | null; rpoSeconds: number | null }[] = [];
     let seen: bigint | undefined;
     if ((await state.logStore().get('checkpoint')) !== undefined) {

@@ -4,8 +4,8 @@
 // so any C2SP tool verifies it with the two public keys. Witness cosignatures use the same shape.
 import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { bytesEqual, utf8 } from '../format/bytes.ts';
-import { openCheckpoint, type Checkpoint } from '../log/checkpoint.ts';
-import { cosignatureNoteVerifier, verifyCosignature } from '../log/cosignature.ts';
+import { openCheckpoint, parseCheckpoint, type Checkpoint } from '../log/checkpoint.ts';
+import { cosignatureNoteVerifier, parseCosignature, verifyCosignature } from '../log/cosignature.ts';
 import { formatSignatureLine, openNote, parseNote, parseVerifierKey, type NoteSigner, type NoteVerifier } from '../log/note.ts';
 
 export const MAX_RECEIPT_SIZE = 64 * 1024;
@@ -15,6 +15,16 @@ export function cosignCheckpoint(note: string, cosigner: NoteSigner): string {
   const { text } = parseNote(note);
   const line = formatSignatureLine({ name: cosigner.name, keyId: cosigner.keyId, signature: cosigner.sign(utf8.encode(text)) });
   return (note.endsWith('\n') ? note : note + '\n') + line;
+}
+
+/** The tree size a stored receipt (or any signed checkpoint note) names, without checking signatures. */
+export function noteTreeSize(note: string): bigint {
+  return parseCheckpoint(parseNote(note).text).size;
+}
+
+/** The time in the last cosignature line of a receipt this site made itself. */
+export function lastCosignatureTime(note: string): bigint {
+  return parseCosignature(parseNote(note).signatures.at(-1)!.signature).timestamp;
 }
 
 export interface OpenedReceipt {

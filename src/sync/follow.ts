@@ -15,13 +15,12 @@
 // kept (complete subgraphs only) and the next pass goes on from there.
 import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { indexRoot, loadCatalog, retainedVersions, versionRoot, type Catalog, readLogEntries } from '../catalog/catalog.ts';
-import { parseCheckpoint } from '../log/checkpoint.ts';
-import { parseNote, parseVerifierKey, type NoteSigner } from '../log/note.ts';
+import { parseVerifierKey, type NoteSigner } from '../log/note.ts';
 import { CHECKPOINT_PATH, type LogReader } from '../store/log-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { ObjectId } from '../tree/types.ts';
 import { LogCopy, LogDivergence, type DivergenceEvidence } from '../sitelog/copy.ts';
-import { cosignCheckpoint } from '../federation/receipt.ts';
+import { cosignCheckpoint, lastCosignatureTime, noteTreeSize } from '../federation/receipt.ts';
 import { syncGraph, type GraphSyncOptions, type GraphSyncReport, type ObjectSource } from './graph.ts';
 import type { FollowState } from './follow-state.ts';
 
@@ -135,7 +134,7 @@ export async function followOnce(deps: FollowDeps): Promise<PassOutcome> {
   }
   const size = catalog.checkpoint.size;
   const receiptNote = await state.readReceipt();
-  const receiptSize = receiptNote === undefined ? -1n : parseCheckpoint(parseNote(receiptNote).text).size;
+  const receiptSize = receiptNote === undefined ? -1n : noteTreeSize(receiptNote);
   const s = await state.read();
   const roots = retainedRoots(catalog);
   const versions = [...catalog.datasets.values()].reduce((n, ds) => n + retainedVersions(ds).length, 0);
@@ -164,15 +163,10 @@ export async function followOnce(deps: FollowDeps): Promise<PassOutcome> {
     return o;
   }
   const receipt = cosignCheckpoint(catalog.checkpointNote, deps.cosigner);
-  await state.writeReceipt(receipt, { size: String(size), cosignedAt: String(cosignatureTime(receipt)) });
+  await state.writeReceipt(receipt, { size: String(size), cosignedAt: String(lastCosignatureTime(receipt)) });
   const o = outcome('receipted', { receipt, graph, versions });
   await record(state, o);
   return o;
-}
-
-function cosignatureTime(receipt: string): bigint {
-  const last = parseNote(receipt).signatures.at(-1)!;
-  return new DataView(last.signature.buffer, last.signature.byteOffset, 8).getBigUint64(0);
 }
 
 async function record(state: FollowState, o: PassOutcome): Promise<void> {

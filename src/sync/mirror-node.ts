@@ -3,8 +3,8 @@
 // after a failed pass — after a backoff; a receipt is sent to the home right away and published
 // at GET /receipts (the home also collects from there). The scrub runs on its own interval.
 // Passes and scrubs never overlap: they share one queue, because both write the object store.
-import { parseCheckpoint } from '../log/checkpoint.ts';
-import { parseNote, type NoteSigner } from '../log/note.ts';
+import type { NoteSigner } from '../log/note.ts';
+import { noteTreeSize } from '../federation/receipt.ts';
 import type { SiteCard } from '../net/card.ts';
 import type { PackObjectStore } from '../store/pack-store.ts';
 import type { FederationTransport } from '../federation/transport.ts';
@@ -194,7 +194,7 @@ export class MirrorNode {
       const note = await state.readReceipt();
       if ((await state.read()).needsFullWalk) damaged.push(card.name);
       if (note === undefined) continue;
-      receipts.push({ home: card.name, origin: card.origin, size: String(parseCheckpoint(parseNote(note).text).size), note });
+      receipts.push({ home: card.name, origin: card.origin, size: String(noteTreeSize(note)), note });
     }
     return { site: siteName, role: 'mirror', receipts, damaged };
   }
