@@ -50,6 +50,18 @@ export const ERROR_CODES = [
   'dataset.exists',
   'version.unknown',
   'record.not-found', // no record with that key in that version
+  // custody, activation and serving
+  'custody.none', // no custody statement: no ceremony was held, or for another KEK
+  'custody.passphrase', // a share file does not open with the passphrase given
+  'custody.wrong-share', // a share that is not one of the custody statement's shares
+  'custody.short', // fewer shares than the threshold
+  'custody.mismatch', // the shares rebuild a KEK whose fingerprint is not the logged one
+  'activation.inactive', // nothing may be served: no activation is in force
+  'activation.conflict', // an activation or collection is already under way, or the request contradicts it
+  'activation.expired', // the activation's time is over
+  'auth.unauthorized', // no bearer token, or not a valid one
+  'auth.forbidden', // a valid token outside its scope
+  'rate.limited', // too many requests for this client
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

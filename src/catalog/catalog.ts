@@ -1,6 +1,9 @@
 // The catalog of a home log: which datasets exist, their wrapped data keys, their sealed
 // versions (with the log index of each version statement, needed for proofs), retention and
-// the placement policy in force (the newest placement statement).
+// the placement policy in force (the newest placement statement), and the custody of the KEK in
+// force (the newest custody statement). A key statement for a data key that already exists, with
+// the same DEK fingerprint, is a rewrap (a key ceremony moved it under a new KEK): it replaces the
+// older wrapping, so `keys` always holds the newest one.
 // It is derived from the log alone — the log is the source of truth — by reading every entry
 // bundle up to a verified checkpoint and checking the statements' invariants on the way.
 import { EmbassyError } from '../errors.ts';
@@ -8,6 +11,7 @@ import { fromBase64, fromHex } from '../format/bytes.ts';
 import { parseStatement, type Statement } from '../format/statement.ts';
 import {
   parseHomeStatement,
+  type CustodyStatement,
   type DatasetStatement,
   type KeyStatement,
   type PlacementStatement,
@@ -41,6 +45,8 @@ export interface Catalog {
   checkpoint: Checkpoint;
   checkpointNote: string;
   datasets: Map<string, DatasetInfo>;
+  /** The custody in force: the newest custody statement, if a key ceremony was ever held. */
+  custody?: { statement: CustodyStatement; logIndex: bigint };
   /** Every statement in log order (for tools that show the log). */
   statements: number;
 }
@@ -94,6 +100,12 @@ export function applyStatement(catalog: Catalog, statement: Statement, index: bi
     throw corrupt(index, (e as Error).message);
   }
   if (!s) return;
+  if (s.type === 'custody') {
+    const expected = (catalog.custody?.statement.epoch ?? 0) + 1;
+    if (s.epoch !== expected) throw corrupt(index, `custody epoch ${s.epoch}, expected ${expected}`);
+    catalog.custody = { statement: s, logIndex: index };
+    return;
+  }
   if (s.type === 'dataset') {
     if (catalog.datasets.has(s.dataset)) throw corrupt(index, `dataset ${s.dataset} declared twice`);
     catalog.datasets.set(s.dataset, { statement: s, logIndex: index, keys: new Map(), versions: [], keepFrom: 1 });
@@ -102,7 +114,16 @@ export function applyStatement(catalog: Catalog, statement: Statement, index: bi
   const ds = catalog.datasets.get(s.dataset);
   if (!ds) throw corrupt(index, `${s.type} statement for undeclared dataset ${s.dataset}`);
   if (s.type === 'key') {
-    if (s.dek !== ds.keys.size + 1) throw corrupt(index, `dataset ${s.dataset}: key ${s.dek} out of order`);
+    const existing = ds.keys.get(s.dek);
+    if (existing) {
+      // A rewrap may change only the wrapping, never which data key it is: objects sealed under
+      // the old DEK must stay readable, and a swapped DEK would be a silent re-keying.
+      if (existing.dekFingerprint !== s.dekFingerprint) {
+        throw corrupt(index, `dataset ${s.dataset}: key ${s.dek} rewrapped with another data key fingerprint`);
+      }
+    } else if (s.dek !== ds.keys.size + 1) {
+      throw corrupt(index, `dataset ${s.dataset}: key ${s.dek} out of order`);
+    }
     ds.keys.set(s.dek, s);
   } else if (s.type === 'version') {
     const last = ds.versions[ds.versions.length - 1];

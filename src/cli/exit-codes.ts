@@ -11,6 +11,7 @@ export const EXIT = {
   INTEGRITY: 5,
   IO: 6,
   NOT_FOUND: 7,
+  REFUSED: 8,
   INTERNAL: 70,
 } as const;
 
@@ -23,6 +24,7 @@ export const EXIT_TABLE: readonly [number, string][] = [
   [EXIT.INTEGRITY, 'a signature, proof or authentication check failed, or stored data is corrupt'],
   [EXIT.IO, 'storage or network I/O failed; nothing was committed'],
   [EXIT.NOT_FOUND, 'the record asked for is not in that version'],
+  [EXIT.REFUSED, 'refused: no activation in force, a token missing or out of scope, or a rate limit'],
   [EXIT.INTERNAL, 'internal error (a bug): please report it'],
 ];
 
@@ -66,7 +68,20 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'object.id-mismatch':
     case 'store.corrupt':
     case 'tree.corrupt':
+    case 'custody.passphrase':
+    case 'custody.wrong-share':
+    case 'custody.short':
+    case 'custody.mismatch':
       return EXIT.INTEGRITY;
+    case 'custody.none':
+      return EXIT.SITE;
+    case 'activation.inactive':
+    case 'activation.conflict':
+    case 'activation.expired':
+    case 'auth.unauthorized':
+    case 'auth.forbidden':
+    case 'rate.limited':
+      return EXIT.REFUSED;
     case 'store.not-found':
     case 'store.io':
     case 'sync.incomplete':

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { processIo, reportError, type Io } from './output.ts';
+import { registerBrp } from './brp.ts';
 import { registerDataset } from './dataset.ts';
 import { registerDemo } from './demo.ts';
 import { registerGc } from './gc.ts';
@@ -19,6 +20,10 @@ import { registerSite } from './site.ts';
 import { registerServe } from './serve.ts';
 import { registerMirror } from './mirror.ts';
 import { registerStatus } from './status.ts';
+import { registerCustody } from './custody.ts';
+import { registerToken } from './token.ts';
+import { registerJournal } from './journal.ts';
+import { registerActivate } from './activate.ts';
 
 export interface CommandContext {
   io: Io;
@@ -63,6 +68,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerServe(program, ctx);
   registerMirror(program, ctx);
   registerStatus(program, ctx);
+  registerBrp(program, ctx);
+  registerCustody(program, ctx);
+  registerToken(program, ctx);
+  registerJournal(program, ctx);
+  registerActivate(program, ctx);
   for (const c of program.commands) propagate(c);
 
   try {

@@ -3,6 +3,12 @@
 // dropped right after the handshake (and the app refuses it again with 403). Prints the bound
 // address as JSON on stdout; logs (pino) go to stderr. SIGTERM/SIGINT: stop accepting, finish,
 // close the stores, exit 0.
+// With --api-listen, the serving API (src/api/app.ts) runs beside it over HTTPS (server-auth only;
+// clients use bearer tokens): at a home always in force, at a mirror only while custodians have
+// activated it. A mirror's node also holds the activation manager (src/activation/manager.ts),
+// its admin socket <dir>/admin.sock for `embassy activate`/`deactivate`/`drill`, and asks the
+// other mirrors to cosign its own log; it answers their requests to cosign theirs. At shutdown
+// an activation in force is ended (keys wiped, deactivation logged) before the process exits.
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Command } from 'commander';
@@ -23,6 +29,17 @@ import { buildApp } from '../serve/app.ts';
 import { witnessRoutes } from '../serve/witness-routes.ts';
 import { SqliteWitnessState, WITNESS_STATE_FILE } from '../witness/sqlite-state.ts';
 import { Site } from '../site/site.ts';
+import { buildApiApp } from '../api/app.ts';
+import { openHomeAccess } from '../api/home-access.ts';
+import { AccessJournal, JOURNAL_FILE } from '../api/journal.ts';
+import { TOKENS_FILE, TokenStore } from '../api/tokens.ts';
+import type { DataAccess } from '../api/access.ts';
+import { ActivationManager } from '../activation/manager.ts';
+import { MirrorLog } from '../activation/mirror-log.ts';
+import { openHomeCopy } from '../activation/home-copy.ts';
+import { OwnLogCosigning, PeerMirrorWitnessState } from '../federation/own-log.ts';
+import { ADMIN_SOCKET_FILE, buildAdminApp, listenAdmin, publicShareRoutes } from '../serve/admin.ts';
+import type { FastifyInstance } from 'fastify';
 import { EXIT } from './exit-codes.ts';
 import type { CommandContext } from './main.ts';
 
@@ -45,6 +62,8 @@ export interface ServeOptions {
   scrubInterval: string;
   peerReload: string;
   peerTimeout: string;
+  apiListen?: string;
+  homeProbeTimeout: string;
 }
 
 function seconds(name: string, v: string, min: number): number {
@@ -64,6 +83,8 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--scrub-interval <seconds>', 'mirror: scrub the store this often (0: never)', '3600')
     .option('--peer-reload <seconds>', 're-read peer cards this often', '5')
     .option('--peer-timeout <seconds>', 'give up on a peer request idle this long', '30')
+    .option('--api-listen <host:port>', 'also serve the data API (HTTPS, bearer tokens) here; a mirror serves only while activated')
+    .option('--home-probe-timeout <seconds>', 'mirror: an activation asks the home first; it counts as gone after this long without an answer', '3')
     .action(async (o: ServeOptions) => {
       await ctx.run(true, async () => {
         const site = await Site.open(o.dir);
@@ -89,6 +110,12 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
   const client = new PeerClient(tls, { timeoutMs: seconds('--peer-timeout', o.peerTimeout, 0.1) * 1000 });
   const transport = peerTransport(client);
   const closers: (() => Promise<void> | void)[] = [];
+  // Run first at shutdown, before anything else closes: end an activation in force (keys wiped).
+  const firstClosers: (() => Promise<void> | void)[] = [];
+  let access: DataAccess | undefined;
+  let registerPublic: ((app: FastifyInstance) => void) | undefined;
+  let journal: AccessJournal | undefined;
+  let adminSocket: string | undefined;
   const app = buildApp({
     site: { name: site.config.name, role: site.config.role, origin: site.config.origin },
     log: site.logStore(),
@@ -137,6 +164,50 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
     });
     node.start();
     closers.push(() => node.stop());
+
+    // The mirror's own log: activations and drills, cosigned by the other mirrors; and this
+    // mirror cosigns theirs (C2SP tlog-witness add-checkpoint, trusted from their cards).
+    const ownLog = new OwnLogCosigning({ siteDir: site.dir, name: site.config.name, origin: site.config.origin, verifier: site.logVerifier(), log: site.logStore(), peers: () => peers.all(), transport, logger });
+    closers.push(() => ownLog.close());
+    const mirrorWitnessState = SqliteWitnessState.open(join(site.dir, WITNESS_STATE_FILE));
+    closers.push(() => mirrorWitnessState.close());
+    await app.register(witnessRoutes, {
+      state: new PeerMirrorWitnessState(mirrorWitnessState, () => peers.all(), site.config.name),
+      cosigner: await site.cosigner(now),
+      now,
+      onConflict: (f) => app.log.warn({ kind: f.kind, origin: f.origin, cosignedSize: String(f.cosigned.size), presentedSize: String(f.presented.size) }, 'mirror log cosigning: split view or rollback detected'),
+    });
+    const catchUp = setInterval(() => {
+      ownLog.catchUp().catch((e: Error) => logger.warn({ error: e.message }, 'own log: cosigning catch-up failed'));
+    }, Math.max(pollMs, 5000));
+    closers.push(() => clearInterval(catchUp));
+
+    journal = await AccessJournal.open(join(site.dir, JOURNAL_FILE), { onWarning: (w) => logger.warn({ warning: w }, 'access journal') });
+    const j = journal;
+    const probe = new PeerClient(tls, { timeoutMs: seconds('--home-probe-timeout', o.homeProbeTimeout, 0.1) * 1000 });
+    closers.push(() => probe.close());
+    const manager = new ActivationManager({
+      site: { name: site.config.name, origin: site.config.origin },
+      peers: () => peers.all(),
+      openHomeCopy: (card) => openHomeCopy(site.dir, card),
+      objects,
+      log: new MirrorLog(site.logStore(), await site.logIdentity()),
+      homeAnswers: async (card) => (await probe.request(card, 'GET', 'log/checkpoint', undefined, 64 * 1024)).status === 200,
+      journalHead: () => {
+        const h = j.head();
+        return { seq: h.seq, head: h.hash };
+      },
+      announce: () => ownLog.announce(),
+      cosigners: (size) => ownLog.cosigners(size),
+      logger,
+    });
+    const closed = await manager.start();
+    if (closed.length > 0) logger.warn({ activations: closed }, 'activations left open by the previous run were closed (reason restart)');
+    firstClosers.push(() => manager.stop());
+    access = manager;
+    registerPublic = publicShareRoutes(manager);
+    adminSocket = join(site.dir, ADMIN_SOCKET_FILE);
+    closers.push(await listenAdmin(buildAdminApp(manager, { loggerInstance: logger }), adminSocket));
     process.on('SIGUSR1', () => {
       node.scrub().catch((e: Error) => logger.warn({ error: e.message }, 'scrub failed'));
     });
@@ -150,20 +221,58 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
       socket.destroy();
     }
   });
+  let api: FastifyInstance | undefined;
+  if (o.apiListen !== undefined && site.config.role !== 'witness') {
+    const where = parseListen(o.apiListen);
+    if (site.config.role === 'home') {
+      const home = await openHomeAccess(site, objects, { onError: (e) => logger.warn({ error: e.message }, 'home access: cannot reload the catalog') });
+      closers.push(() => home.close());
+      access = home;
+      journal = await AccessJournal.open(join(site.dir, JOURNAL_FILE), { onWarning: (w) => logger.warn({ warning: w }, 'access journal') });
+    }
+    const tokens = TokenStore.open(join(site.dir, TOKENS_FILE));
+    closers.push(() => tokens.close());
+    api = buildApiApp({
+      access: access!,
+      tokens,
+      journal: journal!,
+      site: { name: site.config.name, role: site.config.role },
+      fastify: { loggerInstance: logger, https: { key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.3' } },
+      ...(registerPublic ? { register: registerPublic } : {}),
+    });
+    try {
+      await api.listen({ host: where.host, port: where.port });
+    } catch (e) {
+      await objects.close();
+      throw new EmbassyError('store.io', `serve: cannot listen on ${o.apiListen}: ${(e as Error).message}`);
+    }
+  }
+  if (journal) {
+    const jl = journal;
+    closers.push(() => jl.close());
+  }
   try {
     await app.listen({ host, port });
   } catch (e) {
     await objects.close();
     throw new EmbassyError('store.io', `serve: cannot listen on ${o.listen}: ${(e as Error).message}`);
   }
+  const url = (a: AddressInfo): string => `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   const addr = app.server.address() as AddressInfo;
-  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  ctx.io.stdout(JSON.stringify({ listening: `https://${shown}:${addr.port}`, site: site.config.name, role: site.config.role }) + '\n');
+  ctx.io.stdout(JSON.stringify({
+    listening: url(addr),
+    site: site.config.name,
+    role: site.config.role,
+    ...(api ? { api: url(api.server.address() as AddressInfo) } : {}),
+    ...(adminSocket ? { admin: adminSocket } : {}),
+  }) + '\n');
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   app.log.info({ signal }, 'shutting down');
+  for (const c of firstClosers) await c();
+  if (api) await api.close();
   await app.close();
   for (const c of closers.reverse()) await c();
   client.close();

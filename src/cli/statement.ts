@@ -1,6 +1,7 @@
 // `embassy statement add`: appends the statements of an NDJSON file to the site's log, all or
 // nothing. Every line is checked (UTF-8, strict JSON, a "type", the size limit) before the first
 // byte is written; the first bad line is reported with its line number.
+import { MIRROR_STATEMENT_TYPES } from '../format/mirror-statements.ts';
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { EmbassyError } from '../errors.ts';
@@ -44,7 +45,9 @@ export function registerStatement(program: Command, ctx: CommandContext): void {
 }
 
 /** Types whose statements only their own commands write, because the catalog relies on their invariants. */
-const RESERVED_TYPES = new Set(['dataset', 'key', 'version', 'retention', 'placement']);
+// Types written by their own commands: a hand-made one would bypass their checks (a custody
+// statement naming other custodians, an activation that never happened).
+const RESERVED_TYPES = new Set(['dataset', 'key', 'version', 'retention', 'placement', 'custody', ...MIRROR_STATEMENT_TYPES]);
 
 /** Reads and validates every line; throws on the first bad one, naming file and line. */
 export async function readStatements(file: string): Promise<Uint8Array[]> {
@@ -66,7 +69,7 @@ export async function readStatements(file: string): Promise<Uint8Array[]> {
       const bytes = encodeStatement(value);
       const type = (value as { type: string }).type;
       if (RESERVED_TYPES.has(type)) {
-        throw new EmbassyError('input.malformed', `statement type ${JSON.stringify(type)} is reserved: it is written by its own command (dataset add, ingest, gc, policy set)`);
+        throw new EmbassyError('input.malformed', `statement type ${JSON.stringify(type)} is reserved: it is written by its own command (dataset add, ingest, gc, policy set, custody, activate, drill)`);
       }
       entries.push(bytes);
     } catch (e) {

@@ -1,5 +1,6 @@
 // The typed statements a home site writes to its log (docs/format.md §2.1): dataset
-// declarations, wrapped data keys, sealed versions, retention and placement policies. Each has
+// declarations, wrapped data keys, sealed versions, retention and placement policies, and the
+// custody of the KEK (who holds which Shamir share). Each has
 // a builder that produces exactly the object that is canonicalised into the log, and a strict
 // parser used when reading the log back, so that a malformed statement is a finding, not a crash.
 import { EmbassyError } from '../errors.ts';
@@ -89,7 +90,37 @@ export interface PlacementStatement extends Statement {
   rpoTarget?: number;
 }
 
-export type HomeStatement = DatasetStatement | KeyStatement | VersionStatement | RetentionStatement | PlacementStatement;
+/** A custodian as the custody statement names them; the share itself is never logged. */
+export interface CustodianEntry {
+  /** Custodian name, as in the share file name `<name>.share`. */
+  name: string;
+  /** The share's x-coordinate (its last byte), 1–255. */
+  x: number;
+  /** hex SHA-256("data-embassy share-check v1\n" ‖ share): recognises the share, reveals nothing of it. */
+  shareCheck: string;
+}
+
+/**
+ * The custody of the home's KEK after a key ceremony (`embassy custody init|rotate|reshare`):
+ * the KEK's fingerprint and which custodians hold which of its Shamir shares, `threshold` of
+ * which rebuild it. The newest one is in force (src/catalog/catalog.ts); epochs count 1, 2, ...
+ * Not a dataset statement: it has no `dataset` member.
+ */
+export interface CustodyStatement extends Statement {
+  type: 'custody';
+  epoch: number;
+  /** hex keyFingerprint of the KEK (32 hex digits). */
+  kekFingerprint: string;
+  threshold: number;
+  custodians: CustodianEntry[];
+}
+
+export type HomeStatement = DatasetStatement | KeyStatement | VersionStatement | RetentionStatement | PlacementStatement | CustodyStatement;
+
+/** Custodian names: lowercase letters, digits and '-', starting with a letter or digit, 1–63. */
+export const CUSTODIAN_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Shamir over GF(256): at most 255 shares, at least 2 needed to rebuild. */
+export const CUSTODY_MAX_CUSTODIANS = 255;
 
 /** Site names, as in site.json and site cards: lowercase letters, digits and '-', 1–63. */
 export const SITE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -226,7 +257,43 @@ export function parseHomeStatement(s: Statement): HomeStatement | undefined {
       if (o.rpoTarget !== undefined && !posInt(o.rpoTarget)) throw bad('placement', 'rpoTarget must be a positive integer (seconds)');
       return s as PlacementStatement;
     }
+    case 'custody':
+      return parseCustody(s);
     default:
       return undefined;
   }
+}
+
+const CUSTODY_MEMBERS = new Set(['type', 'epoch', 'kekFingerprint', 'threshold', 'custodians']);
+const CUSTODIAN_MEMBERS = new Set(['name', 'x', 'shareCheck']);
+
+// Strict, members included: a custody statement decides whose shares can activate a mirror, so
+// nothing in it may be ignored by one reader and honoured by another.
+function parseCustody(s: Statement): CustodyStatement {
+  const o = s as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!CUSTODY_MEMBERS.has(k)) throw bad('custody', `unknown member ${JSON.stringify(k)}`);
+  if (!posInt(o.epoch)) throw bad('custody', 'epoch must be a positive integer');
+  if (typeof o.kekFingerprint !== 'string' || fromHex(o.kekFingerprint)?.length !== 16) throw bad('custody', 'kekFingerprint must be 32 hex digits');
+  const list = o.custodians;
+  if (!Array.isArray(list) || list.length < 2 || list.length > CUSTODY_MAX_CUSTODIANS) {
+    throw bad('custody', `custodians must be a list of 2–${CUSTODY_MAX_CUSTODIANS} entries`);
+  }
+  if (!posInt(o.threshold) || o.threshold < 2 || o.threshold > list.length) {
+    throw bad('custody', `threshold must be an integer 2–${list.length} (the number of custodians)`);
+  }
+  const names = new Set<string>();
+  const xs = new Set<number>();
+  for (const [i, c] of (list as unknown[]).entries()) {
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw bad('custody', `custodians[${i}] must be an object {name, x, shareCheck}`);
+    const e = c as Record<string, unknown>;
+    for (const k of Object.keys(e)) if (!CUSTODIAN_MEMBERS.has(k)) throw bad('custody', `custodians[${i}]: unknown member ${JSON.stringify(k)}`);
+    if (typeof e.name !== 'string' || !CUSTODIAN_NAME_RE.test(e.name)) throw bad('custody', `custodians[${i}].name must be lowercase letters, digits and '-' (1–63)`);
+    if (names.has(e.name)) throw bad('custody', `custodian ${e.name} is named twice`);
+    names.add(e.name);
+    if (!posInt(e.x) || e.x > 255) throw bad('custody', `custodians[${i}].x must be an integer 1–255`);
+    if (xs.has(e.x)) throw bad('custody', `custodians[${i}].x repeats another custodian's x`);
+    xs.add(e.x);
+    if (typeof e.shareCheck !== 'string' || fromHex(e.shareCheck)?.length !== 32) throw bad('custody', `custodians[${i}].shareCheck must be 64 hex digits`);
+  }
+  return s as CustodyStatement;
 }

@@ -1,6 +1,7 @@
 // Declaring a dataset: its key fields, secondary indexes and tree parameters, and its first
 // data key (DEK), wrapped under the home's KEK. Both become statements in the home log; the DEK
-// itself never leaves memory unwrapped.
+// itself never leaves memory unwrapped. A key ceremony rewraps every data key under a new KEK
+// (rewrapKeyStatements): same key numbers, same DEKs, new wrappings; no object is re-encrypted.
 import { EmbassyError } from '../errors.ts';
 import { keyFingerprint, unwrapKey, wrapKey } from '../crypto/aead.ts';
 import { fromBase64, toBase64, toHex } from '../format/bytes.ts';
@@ -10,7 +11,7 @@ import {
   type DatasetStatement,
   type KeyStatement,
 } from '../format/statement-types.ts';
-import type { DatasetInfo } from '../catalog/catalog.ts';
+import type { Catalog, DatasetInfo } from '../catalog/catalog.ts';
 import type { TreeParams } from '../tree/types.ts';
 
 /** The tree parameters a dataset fixes at declaration (the keys are derived from its DEK). */
@@ -78,4 +79,24 @@ export function unwrapDatasetKey(ds: DatasetInfo, number: number, kek: Uint8Arra
 /** The newest data key of a dataset. */
 export function currentDekNumber(ds: DatasetInfo): number {
   return ds.keys.size;
+}
+
+/**
+ * Key statements that move every data key of every dataset from `oldKek` to `newKek`: each DEK is
+ * unwrapped (checking both fingerprints) and wrapped again under its own number. The catalog
+ * reads a key statement for an existing number with the same DEK fingerprint as a rewrap.
+ */
+export function rewrapKeyStatements(catalog: Pick<Catalog, 'datasets'>, oldKek: Uint8Array, newKek: Uint8Array): KeyStatement[] {
+  const out: KeyStatement[] = [];
+  for (const ds of catalog.datasets.values()) {
+    for (const number of [...ds.keys.keys()].sort((a, b) => a - b)) {
+      const dek = unwrapDatasetKey(ds, number, oldKek);
+      try {
+        out.push(keyStatement(ds.statement.dataset, number, newKek, dek));
+      } finally {
+        dek.fill(0);
+      }
+    }
+  }
+  return out;
 }

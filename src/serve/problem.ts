@@ -28,6 +28,17 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'cosignature.invalid': 422,
   'log.inconsistent': 409,
   'site.config': 403,
+  'custody.none': 409,
+  'custody.passphrase': 422,
+  'custody.wrong-share': 422,
+  'custody.short': 422,
+  'custody.mismatch': 422,
+  'activation.inactive': 503,
+  'activation.conflict': 409,
+  'activation.expired': 503,
+  'auth.unauthorized': 401,
+  'auth.forbidden': 403,
+  'rate.limited': 429,
 };
 
 export interface Problem {
@@ -39,6 +50,7 @@ export interface Problem {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
@@ -46,6 +58,7 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -63,7 +76,8 @@ export function problem(status: number, detail?: string, code?: string): Problem
 export function problemFor(err: unknown): Problem {
   if (isEmbassyError(err)) {
     const status = STATUS_BY_CODE[err.code] ?? 500;
-    return problem(status, status < 500 ? err.message : undefined, err.code);
+    // An inactive mirror says why it will not serve; other 5xx details stay generic.
+    return problem(status, status < 500 || err.code.startsWith('activation.') ? err.message : undefined, err.code);
   }
   const statusCode = (err as { statusCode?: unknown })?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

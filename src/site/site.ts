@@ -11,7 +11,8 @@
 //   <dir>/receipts.sqlite    home: receipts and witness cosignatures collected
 //   <dir>/follow/<home>/     mirror: copy of each followed home's log, receipts, state
 //   <dir>/keys/kek.key       home only: the key-encryption key that wraps every data key, mode 0600
-//                            (until custody by M-of-N shares replaces it)
+//                            (a key ceremony replaces it; its M-of-N shares are with the custodians)
+//   <dir>/keys/kek.key.next  only between a key ceremony's log append and its rename (see stageKek)
 //   <dir>/objects/           encrypted objects in pack files with a SQLite index
 //   <dir>/log/               the log in C2SP tlog-tiles layout (checkpoint, tile/…)
 //   <dir>/lock               present while a process writes the site (pid, host)
@@ -32,7 +33,9 @@ import {
   parseVerifierKey,
 } from '../log/note.ts';
 import { ed25519PublicKey } from '../crypto/ed25519.ts';
-import { fromBase64 } from '../format/bytes.ts';
+import { keyFingerprint } from '../crypto/aead.ts';
+import { fromBase64, toHex } from '../format/bytes.ts';
+import { loadCatalog } from '../catalog/catalog.ts';
 import { FsLogStore, type FsLogFaultHook } from '../store/fs-log-store.ts';
 import { PackObjectStore } from '../store/pack-store.ts';
 import { fsyncDir } from '../store/fsync.ts';
@@ -135,7 +138,13 @@ export async function initSite(dirArg: string, options: InitOptions): Promise<Si
   }
 }
 
+const KEK_FILE = 'kek.key';
+const KEK_NEXT_FILE = 'kek.key.next';
+
 export class Site {
+  /** True while this object holds the site lock (inside withLock). */
+  private locked = false;
+
   private constructor(
     readonly dir: string,
     readonly config: SiteConfig,
@@ -196,9 +205,14 @@ export class Site {
     return signer;
   }
 
-  /** The home's key-encryption key. Callers wipe it (fill(0)) when done. */
+  /**
+   * The home's key-encryption key. Callers wipe it (fill(0)) when done. A kek.key.next left by a
+   * key ceremony is settled first (settleNextKek), so the key returned is the one the log's newest
+   * key statements are wrapped under.
+   */
   async readKek(): Promise<Uint8Array> {
-    const path = join(this.dir, 'keys', 'kek.key');
+    await this.settleNextKek();
+    const path = join(this.dir, 'keys', KEK_FILE);
     let text: string;
     try {
       text = await readSecret(path);
@@ -211,6 +225,74 @@ export class Site {
       throw e;
     }
     return parseKekFile(text, path);
+  }
+
+  /**
+   * Step 1 of replacing the KEK (a key ceremony, under withLock): writes the new key to
+   * keys/kek.key.next, 0600, fsynced. Durable when this returns; kek.key is untouched. The caller
+   * then appends the statements that rewrap the data keys under it and calls commitKek.
+   */
+  async stageKek(kek: Uint8Array): Promise<void> {
+    if (!this.locked) throw new EmbassyError('site.config', 'site: stageKek needs the site lock');
+    const next = join(this.dir, 'keys', KEK_NEXT_FILE);
+    await rm(next, { force: true });
+    await writeSecret(next, formatKekFile(kek));
+    await fsyncDir(join(this.dir, 'keys'));
+  }
+
+  /**
+   * Step 2, after the log append that names the new KEK's fingerprint is durable: renames
+   * kek.key.next over kek.key. A reader may have settled it already (settleNextKek does the same
+   * rename once the log names it), which is fine as long as kek.key is now the new key.
+   */
+  async commitKek(kekFingerprint: string): Promise<void> {
+    const keys = join(this.dir, 'keys');
+    try {
+      await rename(join(keys, KEK_NEXT_FILE), join(keys, KEK_FILE));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new EmbassyError('store.io', `site: cannot rename ${join(keys, KEK_NEXT_FILE)}: ${(e as Error).message}`);
+      }
+      const kek = parseKekFile(await readSecret(join(keys, KEK_FILE)), join(keys, KEK_FILE));
+      const fingerprint = toHex(keyFingerprint(kek));
+      kek.fill(0);
+      if (fingerprint !== kekFingerprint) {
+        throw new EmbassyError('site.config', `site: ${join(keys, KEK_NEXT_FILE)} vanished and ${KEK_FILE} is not the new KEK ${kekFingerprint}`);
+      }
+    }
+    await fsyncDir(keys);
+  }
+
+  /**
+   * Resolves a kek.key.next left by a key ceremony that stopped between stageKek and commitKek:
+   * - its fingerprint is the newest custody statement's → the append happened: it becomes kek.key
+   *   (safe without the lock: the ceremony itself would do exactly this rename);
+   * - otherwise the append did not happen (yet) → kek.key is still the right key. The file is
+   *   deleted only under the site lock, because without it this may be a ceremony under way in
+   *   another process; if the lock is busy, it is left alone.
+   */
+  private async settleNextKek(): Promise<void> {
+    const keys = join(this.dir, 'keys');
+    const next = join(keys, KEK_NEXT_FILE);
+    if (!(await exists(next))) return;
+    const staged = parseKekFile(await readSecret(next), next);
+    const fingerprint = toHex(keyFingerprint(staged));
+    staged.fill(0);
+    const catalog = await loadCatalog(this.logStore(), this.logVerifier());
+    if (catalog.custody?.statement.kekFingerprint === fingerprint) {
+      await this.commitKek(fingerprint);
+      return;
+    }
+    if (this.locked) {
+      await rm(next, { force: true });
+      await fsyncDir(keys);
+      return;
+    }
+    try {
+      await this.withLock(() => this.settleNextKek());
+    } catch (e) {
+      if (!(e instanceof EmbassyError && e.code === 'log.locked')) throw e;
+    }
   }
 
   /**
@@ -287,9 +369,11 @@ export class Site {
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
     const release = await acquireLockFile(join(this.dir, 'lock'), `site: ${this.dir}`);
+    this.locked = true;
     try {
       return await fn();
     } finally {
+      this.locked = false;
       await release();
     }
   }

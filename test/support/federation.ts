@@ -38,6 +38,8 @@ export interface FedSite extends SiteSpec {
 
 export interface Node {
   child: ChildProcess;
+  /** The JSON line `embassy serve` printed: listening, site, role, and api / admin when set up. */
+  info: { listening: string; site: string; role: string; api?: string; admin?: string };
   stderr: () => string;
   exit: Promise<number | null>;
   stop: () => Promise<number | null>;
@@ -94,8 +96,8 @@ export async function startNode(t: TestContext, site: FedSite, extra: string[] =
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
+  let out = '';
   await new Promise<void>((resolve, reject) => {
-    let out = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       if (out.includes('\n')) resolve();
@@ -104,6 +106,7 @@ export async function startNode(t: TestContext, site: FedSite, extra: string[] =
   });
   return {
     child,
+    info: JSON.parse(out.slice(0, out.indexOf('\n'))),
     stderr: () => err,
     exit,
     stop: async () => {
@@ -135,4 +138,51 @@ export function writeSnapshot(path: string, n: number, v: number): string {
   for (let i = 0; i < n; i++) lines.push(JSON.stringify({ bsn: String(100_000_000 + i), naam: `Persoon ${i}`, versie: i % 10 === 0 ? v : 1 }));
   writeFileSync(path, lines.join('\n') + '\n');
   return path;
+}
+
+/**
+ * One request to a node's serving API (HTTPS, server-auth only). The site's own certificate is
+ * the trust anchor, as a client given the site card would pin it; the host name is not checked.
+ */
+export async function apiRequest(site: { dir: string }, api: string, method: 'GET' | 'POST', path: string, o: { token?: string; body?: unknown } = {}): Promise<{ status: number; contentType: string; json: any }> {
+  const { request } = await import('node:https');
+  const ca = readFileSync(join(site.dir, 'tls.crt'), 'utf8');
+  const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, api), {
+      method,
+      ca,
+      checkServerIdentity: () => undefined,
+      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          json = text;
+        }
+        resolve({ status: res.statusCode!, contentType: String(res.headers['content-type'] ?? ''), json });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The statements of a site's own log, in order (read from its files, checkpoint verified). */
+export async function ownLogStatements(dir: string): Promise<{ index: bigint; statement: Record<string, any> }[]> {
+  const { Site } = await import('../../src/site/site.ts');
+  const { readLogEntries } = await import('../../src/catalog/catalog.ts');
+  const { openCheckpoint } = await import('../../src/log/checkpoint.ts');
+  const { parseStatement } = await import('../../src/format/statement.ts');
+  const site = await Site.open(dir);
+  const store = site.logStore();
+  const note = readFileSync(join(dir, 'log', 'checkpoint'), 'utf8');
+  const { checkpoint } = openCheckpoint(note, site.logVerifier());
+  const out: { index: bigint; statement: Record<string, any> }[] = [];
+  for await (const { index, entry } of readLogEntries(store, checkpoint.size)) out.push({ index, statement: parseStatement(entry) });
+  return out;
 }
