@@ -25,3 +25,14 @@ test('proofs equal proveRecord for every key, twice (cold and memoized); absent 
   assert.equal(await proveRecordMemoized(root, 'k000001', params, store), undefined);
   assert.equal(await proveRecordMemoized(root, 'zzz', params, store), undefined);
 });
+
+test('a node whose hashes do not make the commitment above it gives no proof (tree.corrupt)', async () => {
+  const params = treeParamsFromKey(new Uint8Array(randomBytes(32)), { leafTarget: 8, fanout: 4 });
+  const store = new MemoryTreeStore();
+  const records = Array.from({ length: 200 }, (_, i) => ({ key: `k${String(i).padStart(4, '0')}`, contentType: 'application/json', value: utf8.encode(JSON.stringify({ i })) }));
+  const root = await buildTree(records, params, store);
+  // A version statement naming another commitment (or a node swapped under it): refused, also once memoized.
+  assert.ok(await proveRecordMemoized(root, 'k0007', params, store));
+  const wrong = { ...root, commitment: new Uint8Array(32).fill(7) };
+  await assert.rejects(proveRecordMemoized(wrong, 'k0007', params, store), (e: unknown) => (e as { code?: string }).code === 'tree.corrupt');
+});

@@ -3,36 +3,62 @@
 // path, the hashes of all its entries or children and the Merkle levels over them; proveRecord
 // recomputes those per call (a leaf's worth of HMACs and hashes), which dominated a proof-carrying
 // lookup. Here they are computed once per decoded node (nodes are immutable and the
-// ReadTreeStore keeps them), keyed by the tree parameters, so a cached node costs only its path.
+// ReadTreeStore keeps them), keyed by the tree parameters, with each node's commitment checked
+// against its parent's once and each inclusion path kept, so a cached node costs a lookup.
 import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { memorySubtreeReader, proveInclusion, type SubtreeHashReader } from '../log/merkle.ts';
 import { prepareStoredEntry } from '../tree/build.ts';
 import { checkKey } from '../tree/params.ts';
 import { verifyRecordProof, type ProofStep, type RecordProof } from '../tree/proof.ts';
 import { childIndexFor, entryIndexFor, entryToRecord, loadNode } from '../tree/read.ts';
-import { childEntryHash, keyPrf, recordSalt } from '../tree/record.ts';
+import { childEntryHash, commitNode, keyPrf, recordSalt } from '../tree/record.ts';
+import { bytesEqual } from '../format/bytes.ts';
+import type { Hash } from '../log/merkle.ts';
 import type { TreeNode, TreeParams, TreeRoot, TreeStore } from '../tree/types.ts';
 
-const readers = new WeakMap<TreeParams, WeakMap<TreeNode, { reader: SubtreeHashReader; size: number }>>();
+interface NodeMemo {
+  reader: SubtreeHashReader;
+  size: number;
+  /** The node's commitment, recomputed from its hashes once and checked against the parent's word. */
+  commitment: Hash;
+  /** Inclusion paths already computed, by entry or child index. */
+  paths: Map<number, Hash[]>;
+}
 
-function readerOf(node: TreeNode, params: TreeParams): { reader: SubtreeHashReader; size: number } {
-  let byNode = readers.get(params);
-  if (!byNode) readers.set(params, (byNode = new WeakMap()));
-  let r = byNode.get(node);
-  if (!r) {
+const memos = new WeakMap<TreeParams, WeakMap<TreeNode, NodeMemo>>();
+
+/**
+ * The node's entry (leaf) or child hashes and Merkle levels, computed once per decoded node. The
+ * node's commitment is recomputed from them and must be the one its parent (or the version
+ * statement) names: a proof built only from checked nodes leads to the version commitment by
+ * construction, so it need not be re-verified per request.
+ */
+function memoOf(node: TreeNode, params: TreeParams, expected: Hash): NodeMemo {
+  let byNode = memos.get(params);
+  if (!byNode) memos.set(params, (byNode = new WeakMap()));
+  let m = byNode.get(node);
+  if (!m) {
     const hashes =
       node.kind === 'leaf'
         ? node.entries.map((e) => prepareStoredEntry(e, params).leafHash)
         : node.children.map((c) => childEntryHash(node.level - 1, c.commitment, c.count));
-    r = { reader: memorySubtreeReader(hashes), size: hashes.length };
-    byNode.set(node, r);
+    m = { reader: memorySubtreeReader(hashes), size: hashes.length, commitment: commitNode(hashes), paths: new Map() };
+    byNode.set(node, m);
   }
-  return r;
+  if (!bytesEqual(m.commitment, expected)) {
+    throw new EmbassyError('tree.corrupt', `tree: a${node.kind === 'leaf' ? ' leaf' : ` level-${node.level}`} node does not have the commitment its parent names`);
+  }
+  return m;
 }
 
-async function stepOf(node: TreeNode, params: TreeParams, index: number) {
-  const { reader, size } = readerOf(node, params);
-  return { index, size, path: await proveInclusion(BigInt(index), BigInt(size), reader) };
+async function stepOf(node: TreeNode, params: TreeParams, expected: Hash, index: number) {
+  const m = memoOf(node, params, expected);
+  let path = m.paths.get(index);
+  if (!path) {
+    path = await proveInclusion(BigInt(index), BigInt(m.size), m.reader);
+    m.paths.set(index, path);
+  }
+  return { index, size: m.size, path: path.slice() };
 }
 
 /** As proveRecord: the proof that `key` has its record in the version of `root`, or undefined. */
@@ -52,18 +78,23 @@ export async function proveRecordMemoized(root: TreeRoot, key: string, params: T
   const index = entryIndexFor(node.entries, key);
   const entry = node.entries[index];
   if (entry === undefined || entry.key !== key) return undefined;
-  const steps: ProofStep[] = [await stepOf(node, params, index)];
+  const steps: ProofStep[] = [await stepOf(node, params, path.length > 0 ? path[path.length - 1]!.node.children[path[path.length - 1]!.index]!.commitment : root.commitment, index)];
   for (let i = path.length - 1; i >= 0; i--) {
     const { node: parent, index: ci } = path[i]!;
-    steps.push({ ...(await stepOf(parent, params, ci)), childLevel: parent.level - 1, childCount: parent.children[ci]!.count });
+    const expected = i > 0 ? path[i - 1]!.node.children[path[i - 1]!.index]!.commitment : root.commitment;
+    steps.push({ ...(await stepOf(parent, params, expected, ci)), childLevel: parent.level - 1, childCount: parent.children[ci]!.count });
   }
-  const proof: RecordProof = { record: await entryToRecord(entry, store), salt: recordSalt(keyPrf(params, key)).slice(), steps };
-  // Never hand out a proof that does not verify: a mismatch means a damaged tree (or a bad memo).
-  try {
-    verifyRecordProof(proof, root.commitment);
-  } catch (e) {
-    if (isEmbassyError(e, 'proof.invalid')) throw new EmbassyError('tree.corrupt', 'tree: the proof of a record does not lead to the version commitment', { cause: e });
-    throw e;
+  const record = await entryToRecord(entry, store);
+  const proof: RecordProof = { record, salt: recordSalt(keyPrf(params, key)).slice(), steps };
+  // Every node on the path was checked against the commitment above it (memoOf). A chunked value
+  // is reassembled from other objects, so that proof is verified whole before it is handed out.
+  if (entry.value.kind !== 'inline') {
+    try {
+      verifyRecordProof(proof, root.commitment);
+    } catch (e) {
+      if (isEmbassyError(e, 'proof.invalid')) throw new EmbassyError('tree.corrupt', 'tree: the proof of a record does not lead to the version commitment', { cause: e });
+      throw e;
+    }
   }
   return proof;
 }
