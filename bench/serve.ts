@@ -117,6 +117,10 @@ async function main(): Promise<void> {
   const seconds = intEnv('BENCH_SECONDS', 15);
   const connections = intEnv('BENCH_CONNECTIONS', 32);
   const kdfCost = intEnv('BENCH_KDF_COST', 17);
+  // Enough decrypted-node cache to hold a 1 M-person version (about 2 GB counted), and a larger
+  // young generation for the serving process (fewer scavenges under load); docs/operations.md §16.
+  const cacheMb = intEnv('BENCH_NODE_CACHE_MB', 3072);
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=32').split(' ').filter((f) => f !== '');
   const haveRestic = await hasCommand('restic');
   const work = await openWorkDir('embassy-bench-serve-');
   const daemons: Daemon[] = [];
@@ -164,7 +168,8 @@ async function main(): Promise<void> {
     daemons.push(homeNode);
     let apiUrl = '';
     const mirrorNode = await Daemon.start('mirror', process.execPath,
-      [code.bin, 'serve', '--dir', mirror, '--listen', `127.0.0.1:${mirrorPort}`, '--api-listen', `127.0.0.1:${apiPort}`, '--poll-interval', '1', '--log-level', 'warn'],
+      [...nodeFlags, code.bin, 'serve', '--dir', mirror, '--listen', `127.0.0.1:${mirrorPort}`, '--api-listen', `127.0.0.1:${apiPort}`, '--poll-interval', '1', '--log-level', 'info',
+        '--node-cache-mb', String(cacheMb)],
       work.scratch, (out) => {
         const line = out.split('\n')[0];
         if (!line || !out.includes('\n')) return false;
@@ -237,12 +242,18 @@ async function main(): Promise<void> {
       log('restic not installed (apt-get install -y restic): its column stays empty');
     }
 
+    log('waiting for the mirror to fill its cache (it warms in the background after the activation)');
+    const warmLine = await waitFor('the cache to be warm', 30 * 60_000, async () =>
+      (await mirrorNode.log(1 << 20)).split('\n').find((l) => l.includes('activation: cache warmed')));
+    const warm = JSON.parse(warmLine) as { nodes: number; cacheBytes: number; ms: number };
+    log(`warm: ${warm.nodes} nodes, ${(warm.cacheBytes / 1e6).toFixed(0)} MB counted, in ${(warm.ms / 1000).toFixed(1)} s`);
     log(`load: ${connections} connections, ${seconds} s each`);
     const loads: LoadResult[] = [];
     await load('warm-up', apiUrl, token, keys, true, intEnv('BENCH_WARMUP_SECONDS', 10), connections);
     loads.push(await load('lookup with proof', apiUrl, token, keys, true, seconds, connections));
     loads.push(await load('lookup without proof', apiUrl, token, keys, false, seconds, connections));
 
+    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${mirrorNode.pid}/status`, 'utf8').catch(() => ''))?.[1] ?? NaN);
     log('deactivate, then a drill with custodians 3, 4 and 5 (full verification of the newest version)');
     await embassy(['deactivate', '--dir', mirror]);
     const drill = await json<{ statement: { ok: boolean; rto: { firstVerifiedAnswerMs: number; fullVerificationMs: number } } }>('drill',
@@ -267,12 +278,13 @@ async function main(): Promise<void> {
       '',
       formatText(header, rows),
       '',
+      `mirror: node cache ${cacheMb} MB, warmed in the background in ${(warm.ms / 1000).toFixed(1)} s (${warm.nodes} nodes); RSS after the load ${(rssKiB / 1024).toFixed(0)} MiB; node flags ${nodeFlags.join(' ') || 'none'}`,
       `target: ≥ ${TARGET_RPS} proof-carrying lookups/s with p99 < ${TARGET_P99_MS} ms: ${withProof.rps >= TARGET_RPS && withProof.p99 < TARGET_P99_MS ? 'met' : 'missed'}`,
     ].join('\n');
     process.stdout.write(out + '\n');
     await writeFile(join(work.root, 'results-serve.json'), JSON.stringify({
       machine, code, records, seal: { wall: seal.wall, cpu: seal.cpu }, rto: { clientMs: rtoClientMs, serverMs: rtoServerMs, thirdCustodianCliMs: thirdRun.wall * 1000, status, drill: drill.statement },
-      restic, loads, markdown: { rto: formatMarkdown(['RTO', 'seconds', 'embassy / restic'], rtoRows), load: formatMarkdown(header, rows) },
+      restic, loads, warm, rssKiB, cacheMb, nodeFlags, markdown: { rto: formatMarkdown(['RTO', 'seconds', 'embassy / restic'], rtoRows), load: formatMarkdown(header, rows) },
     }, null, 2) + '\n');
     log(`results in ${join(work.root, 'results-serve.json')}`);
     agent.destroy();

@@ -32,7 +32,7 @@ import { unwrapDatasetKey } from '../seal/datasets.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { LogReader } from '../store/log-store.ts';
 import type { DataAccess, DatasetView, ServingActivation } from '../api/access.ts';
-import { buildDatasetView } from '../api/dataset-view.ts';
+import { buildDatasetView, type WipeableDatasetView } from '../api/dataset-view.ts';
 import { runDrill, type DrillSample } from './drill.ts';
 import { formatDuration } from './duration.ts';
 import type { Appended, StatementLog } from './mirror-log.ts';
@@ -101,6 +101,10 @@ export interface ActivationManagerDeps {
   defaultDurationMs?: number;
   digestMs?: number;
   drillSamples?: number;
+  /** Budget of each data key's decrypted-node cache (bytes); default the view's. */
+  nodeCacheBytes?: number;
+  /** Fill the caches in the background after an activation (default true; drills verify everything anyway). */
+  warmCaches?: boolean;
 }
 
 export interface CollectingStatus {
@@ -177,7 +181,7 @@ interface Active {
   statement: ActivationStatement;
   logIndex: bigint;
   card: SiteCard;
-  views: Map<string, DatasetView & { wipe(): void }>;
+  views: Map<string, WipeableDatasetView>;
   notAfter: number;
   timer: NodeJS.Timeout;
   digest: NodeJS.Timeout;
@@ -437,7 +441,7 @@ export class ActivationManager implements DataAccess {
 
   private async activate(c: Collection): Promise<Active> {
     const shares = [...c.shares].map(([custodian, share]) => ({ custodian, share }));
-    const views = new Map<string, DatasetView & { wipe(): void }>();
+    const views = new Map<string, WipeableDatasetView>();
     let kek: Uint8Array | undefined;
     try {
       kek = await rebuildKek(c.custody, shares);
@@ -446,7 +450,10 @@ export class ActivationManager implements DataAccess {
         const deks = new Map<number, Uint8Array>();
         try {
           for (const n of new Set(retainedVersions(ds).map((v) => v.statement.dek))) deks.set(n, unwrapDatasetKey(ds, n, kek));
-          views.set(id, buildDatasetView({ homeOrigin: c.card.origin, homeVerifierKey: c.card.logVerifierKey, catalog: c.catalog, dataset: ds, log: c.log, objects: this.deps.objects, deks }));
+          views.set(id, buildDatasetView({
+            homeOrigin: c.card.origin, homeVerifierKey: c.card.logVerifierKey, catalog: c.catalog, dataset: ds, log: c.log, objects: this.deps.objects, deks,
+            ...(this.deps.nodeCacheBytes !== undefined ? { nodeCacheBytes: this.deps.nodeCacheBytes } : {}),
+          }));
         } finally {
           for (const d of deks.values()) d.fill(0); // the view holds its own copies
         }
@@ -481,8 +488,21 @@ export class ActivationManager implements DataAccess {
     };
     a.digest.unref?.();
     this.active = a;
+    if (!c.drill && this.deps.warmCaches !== false) this.warm(a);
     this.deps.logger.info({ activation: c.id, home: c.card.name, datasets: c.datasets, notAfter: statement.notAfter, drill: c.drill, custodians: statement.custodians }, 'activation: in force');
     return a;
+  }
+
+  /** Fills the views' caches in the background, one dataset after another; ends quietly at deactivation. */
+  private warm(a: Active): void {
+    const started = performance.now();
+    void (async () => {
+      for (const [id, v] of a.views) {
+        if (this.active !== a) return;
+        const r = await v.warm();
+        this.deps.logger.info({ activation: a.statement.id, dataset: id, nodes: r.nodes, cacheBytes: r.bytes, ms: Math.round(performance.now() - started) }, 'activation: cache warmed');
+      }
+    })().catch((e: Error) => this.deps.logger.warn({ activation: a.statement.id, error: e.message }, 'activation: cache warming stopped'));
   }
 
   private dropCollectionQuietly(): void {

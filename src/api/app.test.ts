@@ -398,3 +398,42 @@ describe('refusals: nothing served, each with its problem', () => {
     await app.close();
   });
 });
+
+describe('custodians elsewhere: POST /api/v1/activation/shares', () => {
+  test('a share file with its passphrase reaches the manager; a wrong passphrase, a drill or a flood is refused', async () => {
+    const { publicShareRoutes } = await import('../serve/admin.ts');
+    const { sealShareFile } = await import('../custody/share-file.ts');
+    const { splitSecret } = await import('../crypto/shamir.ts');
+    const [share] = await splitSecret(new Uint8Array(32).fill(9), 3, 2);
+    const meta = { home: 'den-haag.example/embassy', homeVerifierKey: 'den-haag.example/embassy+01234567+AQ', custodian: 'anna', x: share![32]!, epoch: 1, threshold: 2, custodians: 3, kekFingerprint: '00'.repeat(16) };
+    const file = await sealShareFile(meta, share!, 'anna has a long passphrase', { logN: 14 });
+    const got: { custodian: string; share: number[] }[] = [];
+    const manager = {
+      submitShare: async (s: { meta: { custodian: string }; share: Uint8Array }) => {
+        got.push({ custodian: s.meta.custodian, share: [...s.share] });
+        return { custodian: s.meta.custodian, have: 1, need: 2, status: { site: 'luxembourg', state: 'collecting' as const } };
+      },
+    };
+    const app = appWith({ register: publicShareRoutes(manager as never) });
+    const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/v1/activation/shares', payload: payload as object });
+
+    const ok = await post({ share: file, passphrase: 'anna has a long passphrase' });
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.deepEqual(ok.json(), { custodian: 'anna', have: 1, need: 2, state: 'collecting' });
+    assert.deepEqual(got, [{ custodian: 'anna', share: [...share!] }]);
+
+    const wrong = await post({ share: file, passphrase: 'not the passphrase of anna' });
+    assert.equal(wrong.statusCode, 422);
+    assert.equal(wrong.headers['content-type'], 'application/problem+json');
+    assert.match(wrong.json().type, /custody\.passphrase$/);
+    assert.doesNotMatch(wrong.body, /not the passphrase/);
+    const drill = await post({ share: file, passphrase: 'anna has a long passphrase', request: { drill: true } });
+    assert.equal(drill.statusCode, 409);
+    assert.equal(got.length, 1, 'nothing but the good share reached the manager');
+
+    let limited = 0;
+    for (let i = 0; i < 12 && limited === 0; i++) if ((await post({ share: file, passphrase: 'x' })).statusCode === 429) limited++;
+    assert.equal(limited, 1, 'the share route is rate limited per address');
+    await app.close();
+  });
+});

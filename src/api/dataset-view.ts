@@ -8,7 +8,9 @@ import { createDeterministicAead, type DeterministicAead } from '../crypto/aead.
 import { EmbassyError } from '../errors.ts';
 import { toHex } from '../format/bytes.ts';
 import type { Catalog, DatasetInfo, VersionInfo } from '../catalog/catalog.ts';
-import { retainedVersions } from '../catalog/catalog.ts';
+import { indexRoot, retainedVersions, versionRoot } from '../catalog/catalog.ts';
+import { loadNode } from '../tree/read.ts';
+import { prepareNodeProofs } from './record-proofs.ts';
 import { openObjectWith, type ObjectKind } from '../object/object.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { LogReader } from '../store/log-store.ts';
@@ -23,12 +25,15 @@ export const DEFAULT_NODE_CACHE_BYTES = 256 * 1024 * 1024;
 
 /**
  * A TreeStore that only reads: objects are fetched from the store, opened with the data key and
- * decoded; decoded nodes are kept in an LRU bounded by their plaintext size, and concurrent
+ * decoded; decoded nodes are kept in a cache bounded by their plaintext size, and concurrent
  * misses of one node share one read. Writes are refused: serving never changes a version.
+ * Eviction is second-chance (CLOCK, an approximation of LRU): a hit only sets a flag, so the hot
+ * path never reorders a map of tens of thousands of nodes; eviction passes over used nodes once,
+ * clearing their flag, and drops the first unused one.
  */
 export class ReadTreeStore implements TreeStore {
   private readonly aead: DeterministicAead;
-  private readonly cache = new Map<string, { node: TreeNode; bytes: number }>();
+  private readonly cache = new Map<string, { node: TreeNode; bytes: number; used: boolean }>();
   private readonly loading = new Map<string, Promise<TreeNode>>();
   private cachedBytes = 0;
   private wiped = false;
@@ -45,13 +50,20 @@ export class ReadTreeStore implements TreeStore {
     return { nodes: this.cache.size, bytes: this.cachedBytes };
   }
 
+  /** Whether the cache has room for more nodes without evicting. */
+  get hasRoom(): boolean {
+    return !this.wiped && this.cachedBytes < this.cacheBytes;
+  }
+
+  get isWiped(): boolean {
+    return this.wiped;
+  }
+
   async getNode(id: ObjectId): Promise<TreeNode> {
     const hex = toHex(id);
     const hit = this.cache.get(hex);
     if (hit) {
-      // Map iteration order is insertion order: re-inserting makes this an LRU.
-      this.cache.delete(hex);
-      this.cache.set(hex, hit);
+      hit.used = true;
       return hit.node;
     }
     const pending = this.loading.get(hex);
@@ -92,11 +104,17 @@ export class ReadTreeStore implements TreeStore {
   private remember(hex: string, node: TreeNode, plaintextBytes: number): void {
     // Decoded nodes cost more than their encoded bytes (strings, arrays): count twice, at least 1 KiB.
     const bytes = Math.max(1024, plaintextBytes * 2);
-    this.cache.set(hex, { node, bytes });
+    this.cache.set(hex, { node, bytes, used: false });
     this.cachedBytes += bytes;
     while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
+      // Map iteration is insertion order: the oldest first. A used node gets a second chance at the end.
       const [oldest, entry] = this.cache.entries().next().value!;
       this.cache.delete(oldest);
+      if (entry.used && oldest !== hex) {
+        entry.used = false;
+        this.cache.set(oldest, entry);
+        continue;
+      }
       this.cachedBytes -= entry.bytes;
     }
   }
@@ -170,6 +188,13 @@ export type WipeableDatasetView = DatasetView & {
   refresh(o: { catalog: Catalog; dataset: DatasetInfo; deks?: Map<number, Uint8Array> }): WipeableDatasetView;
   /** The data key numbers its versions need that it does not hold. */
   missingKeys(dataset: DatasetInfo): number[];
+  /**
+   * Loads the nodes of the newest version (record tree first, then its indexes), breadth first,
+   * into the decrypted-node cache until it is full, with the record tree's proof material (entry
+   * hashes, Merkle levels), yielding to requests between nodes; stops when the view is wiped. What a freshly activated mirror does in the background, so that
+   * lookups stop paying for decryption.
+   */
+  warm(): Promise<{ nodes: number; bytes: number }>;
 };
 
 export function buildDatasetView(o: DatasetViewOptions): WipeableDatasetView {
@@ -197,5 +222,36 @@ function viewOf(o: Omit<DatasetViewOptions, 'deks'>, ring: KeyRing): WipeableDat
       return viewOf({ ...o, catalog: r.catalog, dataset: r.dataset }, ring);
     },
     missingKeys: (ds) => [...new Set(retainedVersions(ds).map((v) => v.statement.dek))].filter((n) => !ring.has(n)),
+    warm: async () => {
+      const newest = versions[versions.length - 1];
+      if (!newest || !ring.has(newest.statement.dek)) return { nodes: 0, bytes: 0 };
+      const { store, params } = ring.get(newest.statement.dek, `${id} version ${newest.statement.version}`);
+      const rs = store as ReadTreeStore;
+      const roots = [versionRoot(newest), ...newest.statement.indexes.map((ix) => indexRoot(newest, ix.fields)!)];
+      let nodes = 0;
+      for (const root of roots) {
+        let level: { id: ObjectId; level: number }[] = [{ id: root.id, level: root.level }];
+        while (level.length > 0) {
+          const next: { id: ObjectId; level: number }[] = [];
+          for (const n of level) {
+            if (!rs.hasRoom) return { nodes, bytes: rs.stats.bytes };
+            let node: TreeNode;
+            try {
+              node = await loadNode(rs, n.id, n.level);
+            } catch (e) {
+              if (rs.isWiped) return { nodes, bytes: rs.stats.bytes };
+              throw e;
+            }
+            nodes++;
+            if (root === roots[0]) prepareNodeProofs(node, params);
+            if (node.kind === 'internal') for (const c of node.children) next.push({ id: c.id, level: n.level - 1 });
+            // Let requests in between nodes: warming must never hold up an answer.
+            if (nodes % 8 === 0) await new Promise<void>((r) => setImmediate(r));
+          }
+          level = next;
+        }
+      }
+      return { nodes, bytes: rs.stats.bytes };
+    },
   };
 }

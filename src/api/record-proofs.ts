@@ -6,7 +6,7 @@
 // ReadTreeStore keeps them), keyed by the tree parameters, with each node's commitment checked
 // against its parent's once and each inclusion path kept, so a cached node costs a lookup.
 import { EmbassyError, isEmbassyError } from '../errors.ts';
-import { memorySubtreeReader, proveInclusion, type SubtreeHashReader } from '../log/merkle.ts';
+import { hashChildren } from '../log/merkle.ts';
 import { prepareStoredEntry } from '../tree/build.ts';
 import { checkKey } from '../tree/params.ts';
 import { verifyRecordProof, type ProofStep, type RecordProof } from '../tree/proof.ts';
@@ -17,12 +17,49 @@ import type { Hash } from '../log/merkle.ts';
 import type { TreeNode, TreeParams, TreeRoot, TreeStore } from '../tree/types.ts';
 
 interface NodeMemo {
-  reader: SubtreeHashReader;
+  hashes: Hash[];
   size: number;
   /** The node's commitment, recomputed from its hashes once and checked against the parent's word. */
   commitment: Hash;
-  /** Inclusion paths already computed, by entry or child index. */
-  paths: Map<number, Hash[]>;
+  /** MTH of D[lo:hi] by lo * 2^32 + hi: every subtree an inclusion path can need, computed once. */
+  subtrees: Map<number, Hash>;
+}
+
+/** The largest power of two below n (n ≥ 2), as RFC 6962 splits a tree. */
+function split(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+function subtreeHash(m: NodeMemo, lo: number, hi: number): Hash {
+  if (hi - lo === 1) return m.hashes[lo]!;
+  const key = lo * 4294967296 + hi;
+  let h = m.subtrees.get(key);
+  if (!h) {
+    const k = split(hi - lo);
+    h = hashChildren(subtreeHash(m, lo, lo + k), subtreeHash(m, lo + k, hi));
+    m.subtrees.set(key, h);
+  }
+  return h;
+}
+
+/** PATH(index, D[0:size]) of RFC 9162 §2.1.3.1 from the memo, leaf first (as proveInclusion gives). */
+function inclusionPath(m: NodeMemo, index: number): Hash[] {
+  const siblings: Hash[] = [];
+  let lo = 0;
+  let hi = m.size;
+  while (hi - lo > 1) {
+    const k = split(hi - lo);
+    if (index < lo + k) {
+      siblings.push(subtreeHash(m, lo + k, hi));
+      hi = lo + k;
+    } else {
+      siblings.push(subtreeHash(m, lo, lo + k));
+      lo += k;
+    }
+  }
+  return siblings.reverse();
 }
 
 const memos = new WeakMap<TreeParams, WeakMap<TreeNode, NodeMemo>>();
@@ -33,7 +70,7 @@ const memos = new WeakMap<TreeParams, WeakMap<TreeNode, NodeMemo>>();
  * statement) names: a proof built only from checked nodes leads to the version commitment by
  * construction, so it need not be re-verified per request.
  */
-function memoOf(node: TreeNode, params: TreeParams, expected: Hash): NodeMemo {
+function memoOf(node: TreeNode, params: TreeParams, expected?: Hash): NodeMemo {
   let byNode = memos.get(params);
   if (!byNode) memos.set(params, (byNode = new WeakMap()));
   let m = byNode.get(node);
@@ -42,23 +79,26 @@ function memoOf(node: TreeNode, params: TreeParams, expected: Hash): NodeMemo {
       node.kind === 'leaf'
         ? node.entries.map((e) => prepareStoredEntry(e, params).leafHash)
         : node.children.map((c) => childEntryHash(node.level - 1, c.commitment, c.count));
-    m = { reader: memorySubtreeReader(hashes), size: hashes.length, commitment: commitNode(hashes), paths: new Map() };
+    m = { hashes, size: hashes.length, commitment: commitNode(hashes), subtrees: new Map() };
     byNode.set(node, m);
   }
-  if (!bytesEqual(m.commitment, expected)) {
+  if (expected !== undefined && !bytesEqual(m.commitment, expected)) {
     throw new EmbassyError('tree.corrupt', `tree: a${node.kind === 'leaf' ? ' leaf' : ` level-${node.level}`} node does not have the commitment its parent names`);
   }
   return m;
 }
 
-async function stepOf(node: TreeNode, params: TreeParams, expected: Hash, index: number) {
+/**
+ * Computes a node's proof material ahead of the first proof through it (cache warming); the
+ * commitment check still happens when a proof uses the node.
+ */
+export function prepareNodeProofs(node: TreeNode, params: TreeParams): void {
+  memoOf(node, params);
+}
+
+function stepOf(node: TreeNode, params: TreeParams, expected: Hash, index: number) {
   const m = memoOf(node, params, expected);
-  let path = m.paths.get(index);
-  if (!path) {
-    path = await proveInclusion(BigInt(index), BigInt(m.size), m.reader);
-    m.paths.set(index, path);
-  }
-  return { index, size: m.size, path: path.slice() };
+  return { index, size: m.size, path: inclusionPath(m, index) };
 }
 
 /** As proveRecord: the proof that `key` has its record in the version of `root`, or undefined. */
@@ -78,11 +118,11 @@ export async function proveRecordMemoized(root: TreeRoot, key: string, params: T
   const index = entryIndexFor(node.entries, key);
   const entry = node.entries[index];
   if (entry === undefined || entry.key !== key) return undefined;
-  const steps: ProofStep[] = [await stepOf(node, params, path.length > 0 ? path[path.length - 1]!.node.children[path[path.length - 1]!.index]!.commitment : root.commitment, index)];
+  const steps: ProofStep[] = [stepOf(node, params, path.length > 0 ? path[path.length - 1]!.node.children[path[path.length - 1]!.index]!.commitment : root.commitment, index)];
   for (let i = path.length - 1; i >= 0; i--) {
     const { node: parent, index: ci } = path[i]!;
     const expected = i > 0 ? path[i - 1]!.node.children[path[i - 1]!.index]!.commitment : root.commitment;
-    steps.push({ ...(await stepOf(parent, params, expected, ci)), childLevel: parent.level - 1, childCount: parent.children[ci]!.count });
+    steps.push({ ...stepOf(parent, params, expected, ci), childLevel: parent.level - 1, childCount: parent.children[ci]!.count });
   }
   const record = await entryToRecord(entry, store);
   const proof: RecordProof = { record, salt: recordSalt(keyPrf(params, key)).slice(), steps };

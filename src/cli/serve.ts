@@ -64,6 +64,7 @@ export interface ServeOptions {
   peerTimeout: string;
   apiListen?: string;
   homeProbeTimeout: string;
+  nodeCacheMb: string;
 }
 
 function seconds(name: string, v: string, min: number): number {
@@ -85,6 +86,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--peer-timeout <seconds>', 'give up on a peer request idle this long', '30')
     .option('--api-listen <host:port>', 'also serve the data API (HTTPS, bearer tokens) here; a mirror serves only while activated')
     .option('--home-probe-timeout <seconds>', 'mirror: an activation asks the home first; it counts as gone after this long without an answer', '3')
+    .option('--node-cache-mb <mb>', 'API: decrypted tree nodes kept in memory per data key (an activated mirror fills it in the background)', '1024')
     .action(async (o: ServeOptions) => {
       await ctx.run(true, async () => {
         const site = await Site.open(o.dir);
@@ -101,6 +103,9 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
   const pollMs = seconds('--poll-interval', o.pollInterval, 0.05) * 1000;
   const scrubMs = seconds('--scrub-interval', o.scrubInterval, 0) * 1000;
   const reloadMs = seconds('--peer-reload', o.peerReload, 0.05) * 1000;
+  const cacheMb = Number(o.nodeCacheMb);
+  if (!Number.isSafeInteger(cacheMb) || cacheMb < 1) throw new EmbassyError('usage', `serve: --node-cache-mb must be a whole number of MB ≥ 1, got ${JSON.stringify(o.nodeCacheMb)}`);
+  const nodeCacheBytes = cacheMb * 1024 * 1024;
   const tls = await site.readTlsIdentity();
   const logger = pino({ level: o.logLevel }, process.stderr);
   const peers = await LivePeers.open(site, reloadMs, (e) => logger.warn({ error: e.message }, 'peers: cannot reload cards; keeping the previous set'));
@@ -200,6 +205,7 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
       announce: () => ownLog.announce(),
       cosigners: (size) => ownLog.cosigners(size),
       logger,
+      nodeCacheBytes,
     });
     const closed = await manager.start();
     if (closed.length > 0) logger.warn({ activations: closed }, 'activations left open by the previous run were closed (reason restart)');
@@ -225,7 +231,7 @@ async function serveSite(site: Site, o: ServeOptions, ctx: CommandContext): Prom
   if (o.apiListen !== undefined && site.config.role !== 'witness') {
     const where = parseListen(o.apiListen);
     if (site.config.role === 'home') {
-      const home = await openHomeAccess(site, objects, { onError: (e) => logger.warn({ error: e.message }, 'home access: cannot reload the catalog') });
+      const home = await openHomeAccess(site, objects, { nodeCacheBytes, onError: (e) => logger.warn({ error: e.message }, 'home access: cannot reload the catalog') });
       closers.push(() => home.close());
       access = home;
       journal = await AccessJournal.open(join(site.dir, JOURNAL_FILE), { onWarning: (w) => logger.warn({ warning: w }, 'access journal') });
