@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     daemons.push(homeNode);
     let apiUrl = '';
     const mirrorNode = await Daemon.start('mirror', process.execPath,
-      [...nodeFlags, code.bin, 'serve', '--dir', mirror, '--listen', `127.0.0.1:${mirrorPort}`, '--api-listen', `127.0.0.1:${apiPort}`, '--poll-interval', '1', '--log-level', 'info',
+      [...nodeFlags, code.bin, 'serve', '--dir', mirror, '--listen', `127.0.0.1:${mirrorPort}`, '--api-listen', `127.0.0.1:${apiPort}`, '--poll-interval', '1', '--log-level', 'warn',
         '--node-cache-mb', String(cacheMb)],
       work.scratch, (out) => {
         const line = out.split('\n')[0];
@@ -243,9 +243,14 @@ async function main(): Promise<void> {
     }
 
     log('waiting for the mirror to fill its cache (it warms in the background after the activation)');
-    const warmLine = await waitFor('the cache to be warm', 30 * 60_000, async () =>
-      (await mirrorNode.log(1 << 20)).split('\n').find((l) => l.includes('activation: cache warmed')));
-    const warm = JSON.parse(warmLine) as { nodes: number; cacheBytes: number; ms: number };
+    type Cache = { state: string; datasets: { nodes: number; bytes: number }[]; ms?: number };
+    const cache = await waitFor('the cache to be warm', 30 * 60_000, async () => {
+      const st = await json<{ active?: { cache?: Cache } }>('activation status', ['activation', 'status', '--dir', mirror, '--json']);
+      const c = st.active?.cache;
+      if (c && c.state !== 'warming' && c.state !== 'warm') throw new BenchError(`cache warming ${c.state}`);
+      return c?.state === 'warm' ? c : undefined;
+    });
+    const warm = { nodes: cache.datasets.reduce((a, d) => a + d.nodes, 0), cacheBytes: cache.datasets.reduce((a, d) => a + d.bytes, 0), ms: cache.ms ?? 0 };
     log(`warm: ${warm.nodes} nodes, ${(warm.cacheBytes / 1e6).toFixed(0)} MB counted, in ${(warm.ms / 1000).toFixed(1)} s`);
     log(`load: ${connections} connections, ${seconds} s each`);
     const loads: LoadResult[] = [];

@@ -128,6 +128,8 @@ export interface ActiveStatus {
   notAfter: string;
   drill: boolean;
   logIndex: string;
+  /** The background cache warming after the activation: per dataset, nodes and bytes loaded. */
+  cache?: { state: 'warming' | 'warm' | 'stopped'; datasets: { dataset: string; nodes: number; bytes: number }[]; ms?: number };
 }
 
 export interface ActivationStatus {
@@ -186,6 +188,7 @@ interface Active {
   timer: NodeJS.Timeout;
   digest: NodeJS.Timeout;
   lastDigestSeq: number;
+  cache?: ActiveStatus['cache'];
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -273,7 +276,10 @@ export class ActivationManager implements DataAccess {
 
   private activeStatus(a: Active): ActiveStatus {
     const st = a.statement;
-    return { id: st.id, home: a.card.name, datasets: st.datasets, custodians: st.custodians, notBefore: st.notBefore, notAfter: st.notAfter, drill: st.drill, logIndex: String(a.logIndex) };
+    return {
+      id: st.id, home: a.card.name, datasets: st.datasets, custodians: st.custodians, notBefore: st.notBefore, notAfter: st.notAfter, drill: st.drill, logIndex: String(a.logIndex),
+      ...(a.cache ? { cache: { ...a.cache, datasets: a.cache.datasets.map((d) => ({ ...d })) } } : {}),
+    };
   }
 
   // ---- shares ----
@@ -496,13 +502,24 @@ export class ActivationManager implements DataAccess {
   /** Fills the views' caches in the background, one dataset after another; ends quietly at deactivation. */
   private warm(a: Active): void {
     const started = performance.now();
+    const cache: NonNullable<ActiveStatus['cache']> = { state: 'warming', datasets: [] };
+    a.cache = cache;
     void (async () => {
       for (const [id, v] of a.views) {
-        if (this.active !== a) return;
+        if (this.active !== a) {
+          cache.state = 'stopped';
+          return;
+        }
         const r = await v.warm();
+        cache.datasets.push({ dataset: id, nodes: r.nodes, bytes: r.bytes });
         this.deps.logger.info({ activation: a.statement.id, dataset: id, nodes: r.nodes, cacheBytes: r.bytes, ms: Math.round(performance.now() - started) }, 'activation: cache warmed');
       }
-    })().catch((e: Error) => this.deps.logger.warn({ activation: a.statement.id, error: e.message }, 'activation: cache warming stopped'));
+      cache.state = this.active === a ? 'warm' : 'stopped';
+      cache.ms = Math.round(performance.now() - started);
+    })().catch((e: Error) => {
+      cache.state = 'stopped';
+      this.deps.logger.warn({ activation: a.statement.id, error: e.message }, 'activation: cache warming stopped');
+    });
   }
 
   private dropCollectionQuietly(): void {

@@ -6,13 +6,13 @@
 // view, not per request.
 import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { indexRoot, versionRoot, type VersionInfo } from '../catalog/catalog.ts';
-import { formatProofBundle, type ProofBundle } from '../proof/bundle.ts';
+import { PROOF_BUNDLE_FORMAT, formatProofBundle, type ProofBundle } from '../proof/bundle.ts';
 import type { Hash } from '../log/merkle.ts';
 import { proveLogInclusion } from '../sitelog/proofs.ts';
 import { lookupIndex } from '../tree/index-tree.ts';
 import { getRecord, scanRange } from '../tree/read.ts';
-import { proveRecordMemoized } from './record-proofs.ts';
-import { utf8Strict } from '../format/bytes.ts';
+import { proveRecordJson, proveRecordMemoized } from './record-proofs.ts';
+import { toBase64, utf8Strict } from '../format/bytes.ts';
 import { compareKeys } from '../tree/params.ts';
 import { JSON_CONTENT_TYPE, type TreeRecord } from '../tree/types.ts';
 import type { DatasetView } from './access.ts';
@@ -83,6 +83,40 @@ export function logProofFor(view: DatasetView, v: VersionInfo): Promise<Hash[]> 
     p.catch(() => m!.delete(v.logIndex));
   }
   return p;
+}
+
+/** presentRecord as JSON text: a JSON value is embedded as stored (canonical JSON), not parsed and re-made. */
+export function presentRecordJson(r: TreeRecord): string {
+  const head = `{"key":${JSON.stringify(r.key)},"contentType":${JSON.stringify(r.contentType)},"value":`;
+  if (r.contentType === JSON_CONTENT_TYPE) return `${head}${utf8Strict.decode(r.value)}}`;
+  return `${head}${JSON.stringify(Buffer.from(r.value).toString('base64'))}}`;
+}
+
+// The part of a version's proof bundles after the record proof, as JSON text, made once per view and version.
+const bundleTails = new WeakMap<DatasetView, Map<bigint, Promise<string>>>();
+
+function bundleTail(view: DatasetView, v: VersionInfo): Promise<string> {
+  let m = bundleTails.get(view);
+  if (!m) bundleTails.set(view, (m = new Map()));
+  let p = m.get(v.logIndex);
+  if (!p) {
+    p = logProofFor(view, v).then((logProof) =>
+      `,"statement":${JSON.stringify(v.statement)},"logIndex":${Number(v.logIndex)},"logProof":${JSON.stringify(logProof.map(toBase64))},"checkpoint":${JSON.stringify(view.checkpointNote)}}`);
+    m.set(v.logIndex, p);
+    p.catch(() => m!.delete(v.logIndex));
+  }
+  return p;
+}
+
+/**
+ * proveKey's bundle as JSON text, member for member what JSON.stringify(formatProofBundle(…))
+ * gives (a test compares them): the hot path of proof-carrying lookups.
+ */
+export async function proveKeyJson(view: DatasetView, v: VersionInfo, key: string): Promise<{ record: TreeRecord; bundleJson: string } | undefined> {
+  const { params, store } = view.treeFor(v);
+  const [proof, tail] = await Promise.all([clientInput('record key', () => proveRecordJson(versionRoot(v), key, params, store)), bundleTail(view, v)]);
+  if (!proof) return undefined;
+  return { record: proof.record, bundleJson: `{"format":${JSON.stringify(PROOF_BUNDLE_FORMAT)},"record":${proof.json}${tail}` };
 }
 
 /** The proof bundle of one record, or undefined when the version has no record with the key. */

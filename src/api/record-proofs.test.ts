@@ -7,7 +7,7 @@ import { buildTree } from '../tree/build.ts';
 import { MemoryTreeStore } from '../tree/memory-store.ts';
 import { treeParamsFromKey } from '../tree/params.ts';
 import { proveRecord, recordProofToJson } from '../tree/proof.ts';
-import { proveRecordMemoized } from './record-proofs.ts';
+import { proveRecordJson, proveRecordMemoized } from './record-proofs.ts';
 
 test('proofs equal proveRecord for every key, twice (cold and memoized); absent keys have none', async () => {
   const params = treeParamsFromKey(new Uint8Array(randomBytes(32)), { leafTarget: 8, fanout: 4 });
@@ -20,10 +20,13 @@ test('proofs equal proveRecord for every key, twice (cold and memoized); absent 
       const a = await proveRecordMemoized(root, r.key, params, store);
       const b = await proveRecord(root, r.key, params, store);
       assert.deepEqual(recordProofToJson(a!), recordProofToJson(b!));
+      const j = await proveRecordJson(root, r.key, params, store);
+      assert.deepEqual(JSON.parse(j!.json), recordProofToJson(b!), 'the JSON fast path is the same proof');
     }
   }
   assert.equal(await proveRecordMemoized(root, 'k000001', params, store), undefined);
   assert.equal(await proveRecordMemoized(root, 'zzz', params, store), undefined);
+  assert.equal(await proveRecordJson(root, 'k000001', params, store), undefined);
 });
 
 test('a node whose hashes do not make the commitment above it gives no proof (tree.corrupt)', async () => {

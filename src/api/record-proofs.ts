@@ -9,12 +9,12 @@ import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { hashChildren } from '../log/merkle.ts';
 import { prepareStoredEntry } from '../tree/build.ts';
 import { checkKey } from '../tree/params.ts';
-import { verifyRecordProof, type ProofStep, type RecordProof } from '../tree/proof.ts';
+import { RECORD_PROOF_FORMAT, recordProofToJson, verifyRecordProof, type ProofStep, type RecordProof } from '../tree/proof.ts';
 import { childIndexFor, entryIndexFor, entryToRecord, loadNode } from '../tree/read.ts';
 import { childEntryHash, commitNode, keyPrf, recordSalt } from '../tree/record.ts';
-import { bytesEqual } from '../format/bytes.ts';
+import { bytesEqual, toBase64 } from '../format/bytes.ts';
 import type { Hash } from '../log/merkle.ts';
-import type { TreeNode, TreeParams, TreeRoot, TreeStore } from '../tree/types.ts';
+import type { LeafEntry, TreeNode, TreeParams, TreeRecord, TreeRoot, TreeStore } from '../tree/types.ts';
 
 interface NodeMemo {
   hashes: Hash[];
@@ -23,6 +23,8 @@ interface NodeMemo {
   commitment: Hash;
   /** MTH of D[lo:hi] by lo * 2^32 + hi: every subtree an inclusion path can need, computed once. */
   subtrees: Map<number, Hash>;
+  /** Base64 of the hashes above, for proofs sent as JSON. */
+  b64: WeakMap<Hash, string>;
 }
 
 /** The largest power of two below n (n ≥ 2), as RFC 6962 splits a tree. */
@@ -79,7 +81,7 @@ function memoOf(node: TreeNode, params: TreeParams, expected?: Hash): NodeMemo {
       node.kind === 'leaf'
         ? node.entries.map((e) => prepareStoredEntry(e, params).leafHash)
         : node.children.map((c) => childEntryHash(node.level - 1, c.commitment, c.count));
-    m = { hashes, size: hashes.length, commitment: commitNode(hashes), subtrees: new Map() };
+    m = { hashes, size: hashes.length, commitment: commitNode(hashes), subtrees: new Map(), b64: new WeakMap() };
     byNode.set(node, m);
   }
   if (expected !== undefined && !bytesEqual(m.commitment, expected)) {
@@ -96,15 +98,39 @@ export function prepareNodeProofs(node: TreeNode, params: TreeParams): void {
   memoOf(node, params);
 }
 
-function stepOf(node: TreeNode, params: TreeParams, expected: Hash, index: number) {
+/** A proof step as the node's memo gives it: the path as hashes, or as base64 for JSON. */
+function stepOf(node: TreeNode, params: TreeParams, expected: Hash, index: number): { index: number; size: number; path: Hash[] } {
   const m = memoOf(node, params, expected);
   return { index, size: m.size, path: inclusionPath(m, index) };
 }
 
-/** As proveRecord: the proof that `key` has its record in the version of `root`, or undefined. */
-export async function proveRecordMemoized(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<RecordProof | undefined> {
+function stepOfB64(node: TreeNode, params: TreeParams, expected: Hash, index: number): { index: number; size: number; path: string[] } {
+  const m = memoOf(node, params, expected);
+  return { index, size: m.size, path: inclusionPath(m, index).map((h) => b64Of(m, h)) };
+}
+
+/** Base64 of a hash of the memo, converted once (paths repeat the same subtree hashes). */
+function b64Of(m: NodeMemo, h: Hash): string {
+  let t = m.b64.get(h);
+  if (t === undefined) {
+    t = toBase64(h);
+    m.b64.set(h, t);
+  }
+  return t;
+}
+
+interface Walk {
+  entry: LeafEntry;
+  leaf: TreeNode & { kind: 'leaf' };
+  index: number;
+  /** The internal nodes from the root down, with the child taken in each. */
+  path: { node: TreeNode & { kind: 'internal' }; index: number }[];
+}
+
+/** From the root to the key's leaf entry; undefined when the version has no record with the key. */
+async function walk(root: TreeRoot, key: string, store: TreeStore): Promise<Walk | undefined> {
   checkKey(key);
-  const path: { node: TreeNode & { kind: 'internal' }; index: number }[] = [];
+  const path: Walk['path'] = [];
   let node = await loadNode(store, root.id, root.level);
   for (let level = root.level; level > 0; level--) {
     if (node.kind !== 'internal') throw new EmbassyError('tree.corrupt', 'tree: unexpected leaf');
@@ -118,17 +144,34 @@ export async function proveRecordMemoized(root: TreeRoot, key: string, params: T
   const index = entryIndexFor(node.entries, key);
   const entry = node.entries[index];
   if (entry === undefined || entry.key !== key) return undefined;
-  const steps: ProofStep[] = [stepOf(node, params, path.length > 0 ? path[path.length - 1]!.node.children[path[path.length - 1]!.index]!.commitment : root.commitment, index)];
-  for (let i = path.length - 1; i >= 0; i--) {
-    const { node: parent, index: ci } = path[i]!;
-    const expected = i > 0 ? path[i - 1]!.node.children[path[i - 1]!.index]!.commitment : root.commitment;
-    steps.push({ ...stepOf(parent, params, expected, ci), childLevel: parent.level - 1, childCount: parent.children[ci]!.count });
+  return { entry, leaf: node, index, path };
+}
+
+/** The commitment the node at depth `i` of the walk must have (i = path.length: the leaf). */
+function expectedAt(w: Walk, root: TreeRoot, i: number): Hash {
+  return i === 0 ? root.commitment : w.path[i - 1]!.node.children[w.path[i - 1]!.index]!.commitment;
+}
+
+/** The steps of a walk, leaf first, each path made by `step`. */
+function stepsOf<P>(w: Walk, root: TreeRoot, params: TreeParams, step: (node: TreeNode, params: TreeParams, expected: Hash, index: number) => { index: number; size: number; path: P }) {
+  const steps: ({ index: number; size: number; path: P } & { childLevel?: number; childCount?: number })[] = [step(w.leaf, params, expectedAt(w, root, w.path.length), w.index)];
+  for (let i = w.path.length - 1; i >= 0; i--) {
+    const { node: parent, index: ci } = w.path[i]!;
+    steps.push({ ...step(parent, params, expectedAt(w, root, i), ci), childLevel: parent.level - 1, childCount: parent.children[ci]!.count });
   }
-  const record = await entryToRecord(entry, store);
+  return steps;
+}
+
+/** As proveRecord: the proof that `key` has its record in the version of `root`, or undefined. */
+export async function proveRecordMemoized(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<RecordProof | undefined> {
+  const w = await walk(root, key, store);
+  if (!w) return undefined;
+  const steps = stepsOf(w, root, params, stepOf) as ProofStep[];
+  const record = await entryToRecord(w.entry, store);
   const proof: RecordProof = { record, salt: recordSalt(keyPrf(params, key)).slice(), steps };
   // Every node on the path was checked against the commitment above it (memoOf). A chunked value
   // is reassembled from other objects, so that proof is verified whole before it is handed out.
-  if (entry.value.kind !== 'inline') {
+  if (w.entry.value.kind !== 'inline') {
     try {
       verifyRecordProof(proof, root.commitment);
     } catch (e) {
@@ -137,4 +180,28 @@ export async function proveRecordMemoized(root: TreeRoot, key: string, params: T
     }
   }
   return proof;
+}
+
+/**
+ * The same proof as recordProofToJson(proveRecordMemoized(…)), already as JSON text, with the
+ * base64 of each path hash made once per node: what a busy server sends per lookup.
+ */
+export async function proveRecordJson(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<{ record: TreeRecord; json: string } | undefined> {
+  const w = await walk(root, key, store);
+  if (!w) return undefined;
+  if (w.entry.value.kind !== 'inline') {
+    const p = await proveRecordMemoized(root, key, params, store);
+    return p && { record: p.record, json: JSON.stringify(recordProofToJson(p)) };
+  }
+  const steps = stepsOf(w, root, params, stepOfB64);
+  const record = await entryToRecord(w.entry, store);
+  const json = JSON.stringify({
+    format: RECORD_PROOF_FORMAT,
+    key: record.key,
+    contentType: record.contentType,
+    value: toBase64(record.value),
+    salt: toBase64(recordSalt(keyPrf(params, key))),
+    steps,
+  });
+  return { record, json };
 }

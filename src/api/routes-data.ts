@@ -5,7 +5,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EmbassyError } from '../errors.ts';
 import type { ApiKit } from './app.ts';
 import { API_BASE, REQUEST_SCHEMAS } from './openapi.ts';
-import { presentRecord, proveKey, readKey, readLookup, readRange, selectVersion, type VersionSelector } from './reads.ts';
+import { presentRecord, presentRecordJson, proveKeyJson, readKey, readLookup, readRange, selectVersion, type VersionSelector } from './reads.ts';
+
+/** An answer already serialized (JSON text), sent as is. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
 import type { DatasetView } from './access.ts';
 
 interface GetBody extends VersionSelector {
@@ -87,20 +92,23 @@ export function registerDataRoutes(api: FastifyInstance, kit: ApiKit): void {
     },
     async (request: FastifyRequest<{ Params: { id: string }; Body: GetBody }>, reply) => {
       const b = request.body;
-      const body = await kit.journaledRead(request, request.params.id, async (view) => {
+      const body = await kit.journaledRead<JsonText | Record<string, unknown>>(request, request.params.id, async (view) => {
         const v = selectVersion(view, selector(b));
         const base = { dataset: view.id, version: v.statement.version, sourceTime: v.statement.sourceTime };
         const notFound = () => new EmbassyError('record.not-found', `${view.id} version ${v.statement.version}: no record with that key`);
         if (b.proof) {
-          const p = await proveKey(view, v, b.key);
+          // Made as text: the bundle's constant part is cached per version, the value embedded as stored.
+          const p = await proveKeyJson(view, v, b.key);
           if (!p) throw notFound();
-          return { result: { ...base, record: presentRecord(p.record), proof: p.bundle }, keys: [b.key], version: v.statement.version };
+          const text = `{"dataset":${JSON.stringify(base.dataset)},"version":${base.version},"sourceTime":${JSON.stringify(base.sourceTime)},"record":${presentRecordJson(p.record)},"proof":${p.bundleJson}}`;
+          return { result: new JsonText(text), keys: [b.key], version: v.statement.version };
         }
         const r = await readKey(view, v, b.key);
         if (!r) throw notFound();
         return { result: { ...base, record: presentRecord(r) }, keys: [b.key], version: v.statement.version };
       });
       reply.headers(noStore);
+      if (body instanceof JsonText) return reply.type('application/json; charset=utf-8').send(body.text);
       return body;
     },
   );
