@@ -435,14 +435,15 @@ export class ActivationManager implements DataAccess {
     }
   }
 
-  private dropCollection(why: string): void {
+  /** Wipes the shares of the collection under way and forgets it; says why in the node's log, if given. */
+  private dropCollection(why?: string): void {
     const c = this.collection;
     if (!c) return;
     clearTimeout(c.timer);
     for (const s of c.shares.values()) s.fill(0);
     c.shares.clear();
     this.collection = undefined;
-    this.deps.logger.warn({ activation: c.id, why }, 'activation: collection dropped, shares wiped');
+    if (why !== undefined) this.deps.logger.warn({ activation: c.id, why }, 'activation: collection dropped, shares wiped');
   }
 
   private async activate(c: Collection): Promise<Active> {
@@ -470,7 +471,7 @@ export class ActivationManager implements DataAccess {
     } finally {
       kek?.fill(0);
       // The shares have done their job (or cannot): none stays in memory.
-      this.dropCollectionQuietly();
+      this.dropCollection();
     }
     const now = this.now();
     const notAfter = now + c.durationMs;
@@ -520,15 +521,6 @@ export class ActivationManager implements DataAccess {
       cache.state = 'stopped';
       this.deps.logger.warn({ activation: a.statement.id, error: e.message }, 'activation: cache warming stopped');
     });
-  }
-
-  private dropCollectionQuietly(): void {
-    const c = this.collection;
-    if (!c) return;
-    clearTimeout(c.timer);
-    for (const s of c.shares.values()) s.fill(0);
-    c.shares.clear();
-    this.collection = undefined;
   }
 
   private expiryTimer(notAfter: number): NodeJS.Timeout {

@@ -8,13 +8,12 @@
 import { EmbassyError, isEmbassyError } from '../errors.ts';
 import { hashChildren } from '../log/merkle.ts';
 import { prepareStoredEntry } from '../tree/build.ts';
-import { checkKey } from '../tree/params.ts';
-import { RECORD_PROOF_FORMAT, recordProofToJson, verifyRecordProof, type ProofStep, type RecordProof } from '../tree/proof.ts';
-import { childIndexFor, entryIndexFor, entryToRecord, loadNode } from '../tree/read.ts';
+import { RECORD_PROOF_FORMAT, recordProofToJson, verifyRecordProof, walkToKey, type KeyWalk, type ProofStep, type RecordProof } from '../tree/proof.ts';
+import { entryToRecord } from '../tree/read.ts';
 import { childEntryHash, commitNode, keyPrf, recordSalt } from '../tree/record.ts';
 import { bytesEqual, toBase64 } from '../format/bytes.ts';
 import type { Hash } from '../log/merkle.ts';
-import type { LeafEntry, TreeNode, TreeParams, TreeRecord, TreeRoot, TreeStore } from '../tree/types.ts';
+import type { TreeNode, TreeParams, TreeRecord, TreeRoot, TreeStore } from '../tree/types.ts';
 
 interface NodeMemo {
   hashes: Hash[];
@@ -119,41 +118,13 @@ function b64Of(m: NodeMemo, h: Hash): string {
   return t;
 }
 
-interface Walk {
-  entry: LeafEntry;
-  leaf: TreeNode & { kind: 'leaf' };
-  index: number;
-  /** The internal nodes from the root down, with the child taken in each. */
-  path: { node: TreeNode & { kind: 'internal' }; index: number }[];
-}
-
-/** From the root to the key's leaf entry; undefined when the version has no record with the key. */
-async function walk(root: TreeRoot, key: string, store: TreeStore): Promise<Walk | undefined> {
-  checkKey(key);
-  const path: Walk['path'] = [];
-  let node = await loadNode(store, root.id, root.level);
-  for (let level = root.level; level > 0; level--) {
-    if (node.kind !== 'internal') throw new EmbassyError('tree.corrupt', 'tree: unexpected leaf');
-    const index = childIndexFor(node.children, key);
-    const child = node.children[index];
-    if (child === undefined) return undefined;
-    path.push({ node, index });
-    node = await loadNode(store, child.id, level - 1);
-  }
-  if (node.kind !== 'leaf') throw new EmbassyError('tree.corrupt', 'tree: expected a leaf');
-  const index = entryIndexFor(node.entries, key);
-  const entry = node.entries[index];
-  if (entry === undefined || entry.key !== key) return undefined;
-  return { entry, leaf: node, index, path };
-}
-
 /** The commitment the node at depth `i` of the walk must have (i = path.length: the leaf). */
-function expectedAt(w: Walk, root: TreeRoot, i: number): Hash {
+function expectedAt(w: KeyWalk, root: TreeRoot, i: number): Hash {
   return i === 0 ? root.commitment : w.path[i - 1]!.node.children[w.path[i - 1]!.index]!.commitment;
 }
 
 /** The steps of a walk, leaf first, each path made by `step`. */
-function stepsOf<P>(w: Walk, root: TreeRoot, params: TreeParams, step: (node: TreeNode, params: TreeParams, expected: Hash, index: number) => { index: number; size: number; path: P }) {
+function stepsOf<P>(w: KeyWalk, root: TreeRoot, params: TreeParams, step: (node: TreeNode, params: TreeParams, expected: Hash, index: number) => { index: number; size: number; path: P }) {
   const steps: ({ index: number; size: number; path: P } & { childLevel?: number; childCount?: number })[] = [step(w.leaf, params, expectedAt(w, root, w.path.length), w.index)];
   for (let i = w.path.length - 1; i >= 0; i--) {
     const { node: parent, index: ci } = w.path[i]!;
@@ -164,7 +135,7 @@ function stepsOf<P>(w: Walk, root: TreeRoot, params: TreeParams, step: (node: Tr
 
 /** As proveRecord: the proof that `key` has its record in the version of `root`, or undefined. */
 export async function proveRecordMemoized(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<RecordProof | undefined> {
-  const w = await walk(root, key, store);
+  const w = await walkToKey(root, key, store);
   if (!w) return undefined;
   const steps = stepsOf(w, root, params, stepOf) as ProofStep[];
   const record = await entryToRecord(w.entry, store);
@@ -187,7 +158,7 @@ export async function proveRecordMemoized(root: TreeRoot, key: string, params: T
  * base64 of each path hash made once per node: what a busy server sends per lookup.
  */
 export async function proveRecordJson(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<{ record: TreeRecord; json: string } | undefined> {
-  const w = await walk(root, key, store);
+  const w = await walkToKey(root, key, store);
   if (!w) return undefined;
   if (w.entry.value.kind !== 'inline') {
     const p = await proveRecordMemoized(root, key, params, store);

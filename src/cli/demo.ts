@@ -8,8 +8,8 @@
 // person up through the Haal Centraal BRP API and gets a record with a proof that verifies offline;
 // Luxembourg is deactivated; Willemstad runs a drill and its signed report is printed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { request } from 'node:https';
 import { freePort } from '../net/free-port.ts';
+import { httpsJson, type JsonAnswer } from '../net/https-json.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -320,32 +320,8 @@ async function stopAll(): Promise<void> {
 }
 
 /** A call to a site's data API over HTTPS, pinned to the site's own certificate (its card carries it). */
-async function apiCall(siteDir: string, api: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const ca = await readFile(join(siteDir, 'tls.crt'), 'utf8');
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, api), {
-      method,
-      ca,
-      // The certificate names the site, not 127.0.0.1; it is pinned by `ca` (self-signed, from the card).
-      checkServerIdentity: () => undefined,
-      headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        resolve({ status: res.statusCode ?? 0, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+async function apiCall(siteDir: string, api: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<JsonAnswer> {
+  return httpsJson(new URL(path, api).href, { method, ca: await readFile(join(siteDir, 'tls.crt'), 'utf8'), token, body });
 }
 
 function kib(n: number): string {

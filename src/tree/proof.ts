@@ -12,7 +12,7 @@ import { MAX_TREE_LEVEL } from './codec.ts';
 import { checkKey } from './params.ts';
 import { RECORD_SALT_SIZE, childEntryHash, hashLeaf32, keyPrf, nodeCommitment, recordHash, recordSalt } from './record.ts';
 import { childIndexFor, entryIndexFor, entryToRecord, loadNode } from './read.ts';
-import type { TreeNode, TreeParams, TreeRecord, TreeRoot, TreeStore } from './types.ts';
+import type { LeafEntry, TreeNode, TreeParams, TreeRecord, TreeRoot, TreeStore } from './types.ts';
 
 export const RECORD_PROOF_FORMAT = 'data-embassy/record-proof/v1';
 
@@ -39,10 +39,20 @@ export interface RecordProof {
   steps: ProofStep[];
 }
 
-/** A proof that `key` has its record in the version of `root`, or undefined if it has none. */
-export async function proveRecord(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<RecordProof | undefined> {
+/** The path from a version's root to the leaf entry of `key`: what a record proof is made along. */
+export interface KeyWalk {
+  entry: LeafEntry;
+  leaf: TreeNode & { kind: 'leaf' };
+  /** The entry's index in the leaf. */
+  index: number;
+  /** The internal nodes from the root down, each with the index of the child taken. */
+  path: { node: TreeNode & { kind: 'internal' }; index: number }[];
+}
+
+/** Walks from the root to the leaf entry of `key`; undefined when the version has no record with it. */
+export async function walkToKey(root: TreeRoot, key: string, store: TreeStore): Promise<KeyWalk | undefined> {
   checkKey(key);
-  const path: { node: TreeNode & { kind: 'internal' }; index: number }[] = [];
+  const path: KeyWalk['path'] = [];
   let node = await loadNode(store, root.id, root.level);
   for (let level = root.level; level > 0; level--) {
     if (node.kind !== 'internal') throw new EmbassyError('tree.corrupt', 'tree: unexpected leaf');
@@ -56,6 +66,14 @@ export async function proveRecord(root: TreeRoot, key: string, params: TreeParam
   const index = entryIndexFor(node.entries, key);
   const entry = node.entries[index];
   if (entry === undefined || entry.key !== key) return undefined;
+  return { entry, leaf: node, index, path };
+}
+
+/** A proof that `key` has its record in the version of `root`, or undefined if it has none. */
+export async function proveRecord(root: TreeRoot, key: string, params: TreeParams, store: TreeStore): Promise<RecordProof | undefined> {
+  const w = await walkToKey(root, key, store);
+  if (!w) return undefined;
+  const { entry, leaf: node, index, path } = w;
 
   const leafHashes = node.entries.map((e) => prepareStoredEntry(e, params).leafHash);
   const steps: ProofStep[] = [await stepOf(leafHashes, index)];

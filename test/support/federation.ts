@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { embassy, EMBASSY_BIN, type CliResult } from './cli.ts';
+import { httpsJson, type JsonAnswer } from '../../src/net/https-json.ts';
 
 export function ok(args: string[]): CliResult {
   const r = embassy(args);
@@ -144,32 +145,8 @@ export function writeSnapshot(path: string, n: number, v: number): string {
  * One request to a node's serving API (HTTPS, server-auth only). The site's own certificate is
  * the trust anchor, as a client given the site card would pin it; the host name is not checked.
  */
-export async function apiRequest(site: { dir: string }, api: string, method: 'GET' | 'POST', path: string, o: { token?: string; body?: unknown } = {}): Promise<{ status: number; contentType: string; json: any }> {
-  const { request } = await import('node:https');
-  const ca = readFileSync(join(site.dir, 'tls.crt'), 'utf8');
-  const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, api), {
-      method,
-      ca,
-      checkServerIdentity: () => undefined,
-      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        resolve({ status: res.statusCode!, contentType: String(res.headers['content-type'] ?? ''), json });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+export async function apiRequest(site: { dir: string }, api: string, method: 'GET' | 'POST', path: string, o: { token?: string; body?: unknown } = {}): Promise<JsonAnswer> {
+  return httpsJson(new URL(path, api).href, { method, ca: readFileSync(join(site.dir, 'tls.crt'), 'utf8'), ...o });
 }
 
 /** The statements of a site's own log, in order (read from its files, checkpoint verified). */
