@@ -13,6 +13,8 @@ import { checkShare } from '../custody/kek.ts';
 import { checkCustodians, defaultCustodianNames, holdCeremony, type CeremonyKind } from '../custody/ceremony.ts';
 import { checkPassphraseStrength, openShareFile, SCRYPT_MAX_LOG_N, SCRYPT_MIN_LOG_N } from '../custody/share-file.ts';
 import { Site } from '../site/site.ts';
+import { parseSiteCard } from '../net/card.ts';
+import { openHomeCopy, type HomeCopy } from '../activation/home-copy.ts';
 import { printData } from './output.ts';
 import { firstLineOf, promptNewPassphrase, readPassphrase } from './passphrase.ts';
 import type { CommandContext } from './main.ts';
@@ -146,16 +148,17 @@ export function registerCustody(program: Command, ctx: CommandContext): void {
 
   custody
     .command('show')
-    .description('the custody in force: epoch, KEK fingerprint, threshold and custodians')
+    .description("the custody in force: epoch, KEK fingerprint, threshold and custodians (at a mirror: of a followed home, from its copy of the home's log)")
     .requiredOption('--dir <dir>', 'site directory')
+    .option('--home <name>', 'at a mirror: the followed home (default: the only one)')
     .option('--json', 'print JSON')
-    .action(async (o: { dir: string; json?: boolean }) => {
+    .action(async (o: { dir: string; home?: string; json?: boolean }) => {
       await ctx.run(!!o.json, async () => {
         const site = await Site.open(o.dir);
-        const catalog = await loadCatalog(site.logStore(), site.logVerifier());
+        const catalog = site.config.role === 'mirror' ? (await followedHomeCopy(site, o.home)).catalog : await loadCatalog(site.logStore(), site.logVerifier());
         const c = catalog.custody;
         if (!c) {
-          throw new EmbassyError('custody.none', `custody: ${site.config.name} has no custody statement`, {
+          throw new EmbassyError('custody.none', `custody: ${site.config.role === 'mirror' ? "the followed home's log" : site.config.name} has no custody statement`, {
             hint: site.config.role === 'home' ? 'hold the key ceremony with `embassy custody init`' : 'the home has not held a key ceremony yet',
           });
         }
@@ -215,4 +218,16 @@ export function registerCustody(program: Command, ctx: CommandContext): void {
         );
       });
     });
+}
+
+/** A mirror's verified copy of a followed home's log: the one named, or the only home it knows. */
+async function followedHomeCopy(site: Site, name: string | undefined): Promise<HomeCopy> {
+  const homes = (await site.peers()).map((p) => parseSiteCard(p.text)).filter((c) => c.role === 'home');
+  const card = name === undefined ? (homes.length === 1 ? homes[0] : undefined) : homes.find((h) => h.name === name);
+  if (!card) {
+    throw new EmbassyError('usage', name === undefined
+      ? `custody: ${site.config.name} follows ${homes.length} homes (${homes.map((h) => h.name).join(', ') || 'none'}); name one with --home`
+      : `custody: ${site.config.name} follows no home named ${JSON.stringify(name)}`);
+  }
+  return openHomeCopy(site.dir, card);
 }

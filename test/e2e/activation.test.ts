@@ -75,6 +75,12 @@ test('activation of a mirror while its home is gone: shares one by one, reads wi
     return (r.get('groningen') === want && r.get('luxembourg') === want) || undefined;
   });
 
+  // The mirror knows the home's custody from its copy of the home log.
+  const atHome = JSON.parse(ok(['custody', 'show', '--dir', home.dir, '--json']).stdout);
+  const atMirror = JSON.parse(ok(['custody', 'show', '--dir', lux.dir, '--json']).stdout);
+  assert.equal(atMirror.kekFingerprint, atHome.kekFingerprint);
+  assert.equal(atMirror.threshold, 2);
+
   const token = JSON.parse(ok(['token', 'issue', '--dir', lux.dir, '--client', 'gemeente-test', '--datasets', DS, '--json']).stdout).token as string;
   const get = (key: string, proof = false, tok = token, dataset = DS) =>
     apiRequest(lux, luxNode.info.api!, 'POST', `/api/v1/datasets/${dataset}/records/get`, { token: tok, body: { key, ...(proof ? { proof: true } : {}) } });
