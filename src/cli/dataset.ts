@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { EmbassyError } from '../errors.ts';
-import { loadCatalog } from '../catalog/catalog.ts';
+import { datasetOf, loadCatalog } from '../catalog/catalog.ts';
 import { encodeStatement } from '../format/statement.ts';
-import { datasetStatements } from '../seal/datasets.ts';
+import { datasetStatements, keyStatement } from '../seal/datasets.ts';
 import { Site } from '../site/site.ts';
 import { LogWriter } from '../sitelog/writer.ts';
 import { DEFAULT_TREE_SHAPE } from '../seal/shape.ts';
@@ -74,6 +74,39 @@ export function registerDataset(program: Command, ctx: CommandContext): void {
         const [ds, key] = result.statements;
         const out = { dataset: ds.dataset, key: ds.key, indexes: ds.indexes, tree: ds.tree, dek: key.dek, dekFingerprint: key.dekFingerprint, logIndex: result.appended.firstIndex, logSize: result.appended.checkpoint.size };
         printData(ctx.io, !!o.json, out, () => `declared dataset ${ds.dataset} (key ${ds.key.join(',')}${ds.indexes.length ? `; indexes ${ds.indexes.map((i) => i.join(',')).join(' ')}` : ''}) with data key 1 ${key.dekFingerprint}\n`);
+      });
+    });
+
+  dataset
+    .command('rotate-key')
+    .description('a new data key for the dataset (wrapped under the KEK, logged); the next version is sealed under it, from a full snapshot')
+    .requiredOption('--dir <dir>', 'site directory')
+    .requiredOption('--dataset <id>', 'dataset id')
+    .option('--json', 'print JSON')
+    .action(async (o: { dir: string; dataset: string; json?: boolean }) => {
+      await ctx.run(!!o.json, async () => {
+        const site = await Site.open(o.dir);
+        if (site.config.role !== 'home') {
+          throw new EmbassyError('site.config', `dataset rotate-key: ${site.config.name} is a ${site.config.role} site; data keys are made at a home`);
+        }
+        const result = await site.withLock(async () => {
+          const writer = await LogWriter.open(site.logStore(), await site.logIdentity());
+          const ds = datasetOf(await loadCatalog(site.logStore(), site.logVerifier()), o.dataset);
+          const kek = await site.readKek();
+          const dek = new Uint8Array(randomBytes(32));
+          try {
+            const statement = keyStatement(o.dataset, ds.keys.size + 1, kek, dek);
+            const appended = await writer.append([encodeStatement(statement)]);
+            return { statement, appended };
+          } finally {
+            kek.fill(0);
+            dek.fill(0);
+          }
+        });
+        const k = result.statement;
+        const out = { dataset: k.dataset, dek: k.dek, dekFingerprint: k.dekFingerprint, kekFingerprint: k.kekFingerprint, logIndex: result.appended.firstIndex };
+        printData(ctx.io, !!o.json, out, () =>
+          `data key ${k.dek} of ${k.dataset}: ${k.dekFingerprint} (log entry ${out.logIndex}); seal the next version from a full snapshot (change files apply again after it)\n`);
       });
     });
 

@@ -1,6 +1,8 @@
 // `embassy ingest`: seal a new version of a dataset from a full snapshot (NDJSON, CSV or a JSON
 // array) or, with --changes, from a change file; then sign it into the log. Bad input is
 // reported with file, line and key and commits no version.
+import { unwrapDatasetKey } from '../seal/datasets.ts';
+import { ObjectTreeStore } from '../seal/tree-store.ts';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EmbassyError } from '../errors.ts';
@@ -52,14 +54,32 @@ export function registerIngest(program: Command, ctx: CommandContext): void {
           const tmpDir = tmpDirOf(site);
           await rm(tmpDir, { recursive: true, force: true });
           await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+          // After `dataset rotate-key` the previous version is under the old data key: a snapshot
+          // reads it with that key to count what changed.
+          const prev = ds.dataset.versions[ds.dataset.versions.length - 1];
+          let previous: { dek: Uint8Array; store: ObjectTreeStore } | undefined;
+          if (!o.changes && prev && prev.statement.dek !== ds.dekNumber) {
+            const kek = await site.readKek();
+            try {
+              const dek = unwrapDatasetKey(ds.dataset, prev.statement.dek, kek);
+              previous = { dek, store: new ObjectTreeStore(ds.objects, dek) };
+            } finally {
+              kek.fill(0);
+            }
+          }
           try {
-            const session = { dataset: ds.dataset, dekNumber: ds.dekNumber, params: ds.params, objects: ds.objects, store: ds.store, tmpDir, memoryBytes: memoryMiB * 1024 * 1024 };
+            const session = {
+              dataset: ds.dataset, dekNumber: ds.dekNumber, params: ds.params, objects: ds.objects, store: ds.store, tmpDir, memoryBytes: memoryMiB * 1024 * 1024,
+              ...(previous ? { previousStore: previous.store } : {}),
+            };
             const options = { sourceTime: sourceTime!, ...(o.format ? { format: o.format as 'ndjson' } : {}), ...(progress ? { onProgress: progress } : {}) };
             const sealed = o.changes ? await sealChanges(session, file, options) : await sealSnapshot(session, file, options);
             // Objects are durable (flushed by the seal); the version exists once this commits.
             const appended = await writer.append([encodeStatement(sealed.statement)]);
             return { sealed, appended };
           } finally {
+            previous?.store.wipe();
+            previous?.dek.fill(0);
             await ds.close();
             await rm(tmpDir, { recursive: true, force: true });
           }

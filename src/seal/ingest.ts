@@ -16,7 +16,7 @@ import { diffTrees } from '../tree/diff.ts';
 import { getRecord, scanRange } from '../tree/read.ts';
 import { INDEX_CONTENT_TYPE, indexEntryKey } from '../tree/index-tree.ts';
 import { compareKeys } from '../tree/params.ts';
-import type { TreeParams, TreeRecord, TreeRoot } from '../tree/types.ts';
+import type { TreeParams, TreeRecord, TreeRoot, TreeStore } from '../tree/types.ts';
 import { ObjectTreeStore, type SealStats } from './tree-store.ts';
 
 export interface SealSession {
@@ -28,6 +28,8 @@ export interface SealSession {
   /** Where the external sort may spill (encrypted) runs. */
   tmpDir: string;
   memoryBytes?: number;
+  /** The previous version's store when it is sealed under another data key (after `dataset rotate-key`). */
+  previousStore?: TreeStore;
 }
 
 export interface SealResult {
@@ -174,16 +176,41 @@ async function buildSnapshotTree(
   return builder.finish();
 }
 
-async function countChanges(prev: TreeRoot | undefined, next: TreeRoot, store: ObjectTreeStore): Promise<SealResult['changes']> {
+async function countChanges(prev: TreeRoot | undefined, next: TreeRoot, store: ObjectTreeStore, previousStore?: TreeStore): Promise<SealResult['changes']> {
   const c = { added: 0, updated: 0, deleted: 0 };
   if (!prev) {
     c.added = next.count;
     return c;
   }
+  if (previousStore) return countAcrossKeys(prev, next, previousStore, store);
   for await (const d of diffTrees(prev, next, store)) {
     if (!d.before) c.added++;
     else if (!d.after) c.deleted++;
     else c.updated++;
+  }
+  return c;
+}
+
+/** Changes between two versions under different data keys: no subtree is shared, so both are read whole and merged by key. */
+async function countAcrossKeys(prev: TreeRoot, next: TreeRoot, prevStore: TreeStore, nextStore: TreeStore): Promise<SealResult['changes']> {
+  const c = { added: 0, updated: 0, deleted: 0 };
+  const a = scanRange(prev, {}, prevStore)[Symbol.asyncIterator]();
+  const b = scanRange(next, {}, nextStore)[Symbol.asyncIterator]();
+  let x = await a.next();
+  let y = await b.next();
+  while (!x.done || !y.done) {
+    const order = x.done ? 1 : y.done ? -1 : compareKeys(x.value.key, y.value.key);
+    if (order < 0) {
+      c.deleted++;
+      x = await a.next();
+    } else if (order > 0) {
+      c.added++;
+      y = await b.next();
+    } else {
+      if (x.value!.contentType !== y.value!.contentType || Buffer.compare(x.value!.value, y.value!.value) !== 0) c.updated++;
+      x = await a.next();
+      y = await b.next();
+    }
   }
   return c;
 }
@@ -240,7 +267,7 @@ export async function sealSnapshot(session: SealSession, file: string, options: 
     const prev = session.dataset.versions[session.dataset.versions.length - 1];
     const indexes: IndexRootInfo[] = [];
     for (const fields of ds.indexes) indexes.push(indexInfo(fields, await buildIndexFromTree(session, root, fields)));
-    const changes = await countChanges(rootOf(prev), root, session.store);
+    const changes = await countChanges(rootOf(prev), root, session.store, session.previousStore);
     await session.store.flush();
     return { statement: versionStatement(session, root, indexes, options.sourceTime), stats: session.store.stats, changes };
   } finally {
@@ -256,6 +283,13 @@ export async function sealChanges(session: SealSession, file: string, options: S
   if (!prev) {
     throw new EmbassyError('version.unknown', `dataset ${ds.dataset} has no version to apply changes to`, {
       hint: 'seal a full snapshot first (embassy ingest without --changes)',
+    });
+  }
+  if (prevInfo!.statement.dek !== session.dekNumber) {
+    // The tree's node boundaries and encryption come from the data key: a version under a new
+    // key is a new tree, built whole, not the old one edited.
+    throw new EmbassyError('usage', `dataset ${ds.dataset}: version ${prevInfo!.statement.version} is sealed under data key ${prevInfo!.statement.dek}, the current key is ${session.dekNumber}; changes cannot be applied across a key change`, {
+      hint: 'seal the next version from a full snapshot (embassy ingest without --changes); change files apply again after it',
     });
   }
   // Index maintenance needs the old record of every changed key, so collect the changes
