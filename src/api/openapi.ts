@@ -57,6 +57,16 @@ export const REQUEST_SCHEMAS = {
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 
+/** An answer about one version of a dataset: which one, and from when, beside `extra`. */
+function versioned(required: string[], extra: Record<string, Schema>): Schema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dataset', 'version', 'sourceTime', ...required],
+    properties: { dataset: { type: 'string' }, version: { type: 'integer' }, sourceTime: { type: 'string' }, ...extra },
+  };
+}
+
 const RESPONSE_SCHEMAS: Record<string, Schema> = {
   Problem: {
     type: 'object',
@@ -138,43 +148,22 @@ const RESPONSE_SCHEMAS: Record<string, Schema> = {
     required: ['dataset', 'versions'],
     properties: { dataset: { type: 'string' }, versions: { type: 'array', items: ref('Version') } },
   },
-  RecordGetResponse: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['dataset', 'version', 'sourceTime', 'record'],
-    properties: { dataset: { type: 'string' }, version: { type: 'integer' }, sourceTime: { type: 'string' }, record: ref('Record'), proof: ref('ProofBundle') },
-  },
-  RecordRangeResponse: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['dataset', 'version', 'sourceTime', 'records'],
-    properties: {
-      dataset: { type: 'string' },
-      version: { type: 'integer' },
-      sourceTime: { type: 'string' },
-      records: { type: 'array', items: ref('Record') },
-      next: { type: 'string', description: 'pass as `after` for the next page; absent on the last page' },
-    },
-  },
-  IndexLookupResponse: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['dataset', 'version', 'sourceTime', 'records'],
-    properties: {
-      dataset: { type: 'string' },
-      version: { type: 'integer' },
-      sourceTime: { type: 'string' },
-      records: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['key', 'contentType', 'value'],
-          properties: { key: { type: 'string' }, contentType: { type: 'string' }, value: {}, proof: ref('ProofBundle') },
-        },
+  RecordGetResponse: versioned(['record'], { record: ref('Record'), proof: ref('ProofBundle') }),
+  RecordRangeResponse: versioned(['records'], {
+    records: { type: 'array', items: ref('Record') },
+    next: { type: 'string', description: 'pass as `after` for the next page; absent on the last page' },
+  }),
+  IndexLookupResponse: versioned(['records'], {
+    records: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'contentType', 'value'],
+        properties: { key: { type: 'string' }, contentType: { type: 'string' }, value: {}, proof: ref('ProofBundle') },
       },
     },
-  },
+  }),
   BrpPersonenResponse: {
     type: 'object',
     description: 'a response of the Haal Centraal BRP Personen API 2.x, in its own shape (its OpenAPI spec: brp-api/openapi)',

@@ -10,33 +10,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiRequest, makeFederation, ok, ownLogStatements, startNode, waitFor, writeSnapshot, type FedSite } from '../support/federation.ts';
+import { CUSTODIAN_PASS_ENV, apiRequest, holdCeremony, logSize, makeFederation, ok, ownLogStatements, receiptSizes, startNode, waitFor, writeSnapshot, type FedSite } from '../support/federation.ts';
 import { embassy } from '../support/cli.ts';
 import { tempDir } from '../support/tmp.ts';
-import { ReceiptStore } from '../../src/federation/receipt-store.ts';
 import { OWN_LOG_COSIGNATURES_FILE } from '../../src/federation/own-log.ts';
-import { RECEIPTS_FILE } from '../../src/federation/receipt-store.ts';
 import { readFileSync } from 'node:fs';
 
 const DS = 'nl.test.personen';
 const OTHER = 'nl.test.adressen';
-const PASS_ENV = { PASS_CUSTODIAN_1: 'first custodian passphrase', PASS_CUSTODIAN_2: 'second custodian passphrase', PASS_CUSTODIAN_3: 'third custodian passphrase' };
-
-function homeSize(dir: string): bigint {
-  return BigInt(readFileSync(join(dir, 'log', 'checkpoint'), 'utf8').split('\n')[1]!);
-}
-
-function receiptsAt(dir: string, file = RECEIPTS_FILE): Map<string, bigint> {
-  const store = ReceiptStore.open(join(dir, file));
-  try {
-    return new Map(store.all().map((r) => [r.site, r.size]));
-  } finally {
-    store.close();
-  }
-}
-
 function activate(mirror: FedSite, share: string, env: string, extra: string[] = []) {
-  return embassy(['activate', '--dir', mirror.dir, '--share', share, '--passphrase-env', env, ...extra], { env: PASS_ENV });
+  return embassy(['activate', '--dir', mirror.dir, '--share', share, '--passphrase-env', env, ...extra], { env: CUSTODIAN_PASS_ENV });
 }
 
 test('activation of a mirror while its home is gone: shares one by one, reads with proofs, deactivation, refusals', { timeout: 300_000 }, async (t) => {
@@ -53,15 +36,14 @@ test('activation of a mirror while its home is gone: shares one by one, reads wi
   ok(['ingest', '--dir', home.dir, '--dataset', DS, writeSnapshot(join(tmp, 'v1.ndjson'), 400, 1)]);
   ok(['ingest', '--dir', home.dir, '--dataset', OTHER, writeSnapshot(join(tmp, 'o1.ndjson'), 50, 1)]);
   const shares = join(tmp, 'shares');
-  const c = embassy(['custody', 'init', '--dir', home.dir, '--custodians', '3', '--threshold', '2', '--out', shares, '--passphrase-env', 'PASS_', '--kdf-cost', '14'], { env: PASS_ENV });
-  assert.equal(c.status, 0, c.stderr);
+  holdCeremony(home.dir, shares);
   const share = (n: number) => join(shares, `custodian-${n}.share`);
 
   // Another home's ceremony: its shares open with their passphrase, but are not this home's.
   const elders = join(tmp, 'elders');
   ok(['init', '--dir', elders, '--name', 'elders', '--role', 'home', '--origin', 'elders.example/embassy']);
   const foreign = join(tmp, 'foreign-shares');
-  assert.equal(embassy(['custody', 'init', '--dir', elders, '--custodians', '3', '--threshold', '2', '--out', foreign, '--passphrase-env', 'PASS_', '--kdf-cost', '14'], { env: PASS_ENV }).status, 0);
+  holdCeremony(elders, foreign);
 
   const flags = ['--poll-interval', '1', '--scrub-interval', '0', '--peer-reload', '1', '--home-probe-timeout', '1'];
   const gro = await startNode(t, fed.get('groningen')!, [...flags, '--api-listen', '127.0.0.1:0']);
@@ -69,9 +51,9 @@ test('activation of a mirror while its home is gone: shares one by one, reads wi
   const homeNode = await startNode(t, home, flags);
   assert.ok(luxNode.info.api && luxNode.info.admin, JSON.stringify(luxNode.info));
 
-  const want = homeSize(home.dir);
+  const want = logSize(home.dir);
   await waitFor('receipts from both mirrors', 90_000, () => {
-    const r = receiptsAt(home.dir);
+    const r = receiptSizes(home.dir);
     return (r.get('groningen') === want && r.get('luxembourg') === want) || undefined;
   });
 
@@ -146,7 +128,7 @@ test('activation of a mirror while its home is gone: shares one by one, reads wi
   assert.equal(act.statement.reason, 'den-haag datacenter unreachable');
   const refused = log1.filter((e) => e.statement.type === 'activation-share' && !e.statement.accepted).map((e) => e.statement.reason);
   assert.ok(refused.includes('activation.conflict') && refused.includes('custody.wrong-share'), JSON.stringify(refused));
-  await waitFor('groningen cosigns the activation', 30_000, () => (receiptsAt(lux.dir, OWN_LOG_COSIGNATURES_FILE).get('groningen') ?? 0n) > act.index || undefined);
+  await waitFor('groningen cosigns the activation', 30_000, () => (receiptSizes(lux.dir, OWN_LOG_COSIGNATURES_FILE).get('groningen') ?? 0n) > act.index || undefined);
 
   // Deactivation: keys wiped, reads refused.
   const off = embassy(['deactivate', '--dir', lux.dir]);

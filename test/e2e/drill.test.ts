@@ -6,13 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeFederation, ok, ownLogStatements, startNode, waitFor, writeSnapshot } from '../support/federation.ts';
+import { CUSTODIAN_PASS_ENV, holdCeremony, logSize, makeFederation, ok, ownLogStatements, receiptSizes, startNode, waitFor, writeSnapshot } from '../support/federation.ts';
 import { embassy } from '../support/cli.ts';
 import { tempDir } from '../support/tmp.ts';
-import { ReceiptStore, RECEIPTS_FILE } from '../../src/federation/receipt-store.ts';
 
 const DS = 'nl.test.personen';
-const PASS_ENV = { PASS_CUSTODIAN_1: 'first custodian passphrase', PASS_CUSTODIAN_2: 'second custodian passphrase', PASS_CUSTODIAN_3: 'third custodian passphrase' };
 
 test('a drill on a mirror with the home up: verified answers, full verification, signed statement, HTML report', { timeout: 240_000 }, async (t) => {
   const tmp = tempDir(t);
@@ -26,27 +24,20 @@ test('a drill on a mirror with the home up: verified answers, full verification,
   ok(['dataset', 'add', '--dir', home.dir, '--id', DS, '--key', 'bsn']);
   ok(['ingest', '--dir', home.dir, '--dataset', DS, writeSnapshot(join(tmp, 'v1.ndjson'), 1500, 1)]);
   const shares = join(tmp, 'shares');
-  assert.equal(embassy(['custody', 'init', '--dir', home.dir, '--custodians', '3', '--threshold', '2', '--out', shares, '--passphrase-env', 'PASS_', '--kdf-cost', '14'], { env: PASS_ENV }).status, 0);
+  holdCeremony(home.dir, shares);
 
   const flags = ['--poll-interval', '1', '--scrub-interval', '0', '--peer-reload', '1'];
   const nodes = [await startNode(t, gro, flags), await startNode(t, fed.get('luxembourg')!, flags), await startNode(t, home, flags)];
-  const want = BigInt(readFileSync(join(home.dir, 'log', 'checkpoint'), 'utf8').split('\n')[1]!);
-  await waitFor('groningen holds everything', 90_000, () => {
-    const store = ReceiptStore.open(join(home.dir, RECEIPTS_FILE));
-    try {
-      return store.all().some((r) => r.site === 'groningen' && r.size === want) || undefined;
-    } finally {
-      store.close();
-    }
-  });
+  const want = logSize(home.dir);
+  await waitFor('groningen holds everything', 90_000, () => receiptSizes(home.dir).get('groningen') === want || undefined);
 
   // One custodian short: the drill does not run.
-  const short = embassy(['drill', '--dir', gro.dir, '--share', join(shares, 'custodian-2.share'), '--passphrase-env', 'PASS_'], { env: PASS_ENV });
+  const short = embassy(['drill', '--dir', gro.dir, '--share', join(shares, 'custodian-2.share'), '--passphrase-env', 'PASS_'], { env: CUSTODIAN_PASS_ENV });
   assert.equal(short.status, 5, short.stderr);
   assert.equal(embassy(['deactivate', '--dir', gro.dir]).status, 0, 'the open collection is dropped');
 
   const report = join(tmp, 'drill.html');
-  const r = embassy(['drill', '--dir', gro.dir, '--share', join(shares, 'custodian-2.share'), '--share', join(shares, 'custodian-3.share'), '--passphrase-env', 'PASS_', '--report', report, '--json'], { env: PASS_ENV });
+  const r = embassy(['drill', '--dir', gro.dir, '--share', join(shares, 'custodian-2.share'), '--share', join(shares, 'custodian-3.share'), '--passphrase-env', 'PASS_', '--report', report, '--json'], { env: CUSTODIAN_PASS_ENV });
   assert.equal(r.status, 0, r.stderr);
   const out = r.json();
   assert.equal(out.statement.ok, true, JSON.stringify(out.statement));
@@ -83,7 +74,7 @@ test('a drill on a mirror with the home up: verified answers, full verification,
   if (out.cosignatures.length > 0) assert.equal(out.cosignatures[0].site, 'luxembourg');
 
   // Without --report: <dir>/drills/<id>.html, and the text summary.
-  const again = embassy(['drill', '--dir', gro.dir, '--share', join(shares, 'custodian-1.share'), '--share', join(shares, 'custodian-3.share'), '--passphrase-env', 'PASS_'], { env: PASS_ENV });
+  const again = embassy(['drill', '--dir', gro.dir, '--share', join(shares, 'custodian-1.share'), '--share', join(shares, 'custodian-3.share'), '--passphrase-env', 'PASS_'], { env: CUSTODIAN_PASS_ENV });
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /^drill \S+ at groningen for home den-haag: passed/);
   assert.match(again.stdout, /first verified answer \d+ ms, full verification \d+ ms/);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { embassy, EMBASSY_BIN, type CliResult } from './cli.ts';
 import { httpsJson, type JsonAnswer } from '../../src/net/https-json.ts';
+import { RECEIPTS_FILE, ReceiptStore } from '../../src/federation/receipt-store.ts';
 
 export function ok(args: string[]): CliResult {
   const r = embassy(args);
@@ -163,3 +164,28 @@ export async function ownLogStatements(dir: string): Promise<{ index: bigint; st
   for await (const { index, entry } of readLogEntries(store, checkpoint.size)) out.push({ index, statement: parseStatement(entry) });
   return out;
 }
+
+/** Passphrases of three test custodians, given to `embassy` through the environment (prefix PASS_). */
+export const CUSTODIAN_PASS_ENV = { PASS_CUSTODIAN_1: 'first custodian passphrase', PASS_CUSTODIAN_2: 'second custodian passphrase', PASS_CUSTODIAN_3: 'third custodian passphrase' };
+
+/** A key ceremony at `homeDir`: three custodians, two needed, the cheapest scrypt cost; share files in `out`. */
+export function holdCeremony(homeDir: string, out: string): void {
+  const r = embassy(['custody', 'init', '--dir', homeDir, '--custodians', '3', '--threshold', '2', '--out', out, '--passphrase-env', 'PASS_', '--kdf-cost', '14'], { env: CUSTODIAN_PASS_ENV });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** The size of a site's log, from its checkpoint file. */
+export function logSize(dir: string): bigint {
+  return BigInt(readFileSync(join(dir, 'log', 'checkpoint'), 'utf8').split('\n')[1]!);
+}
+
+/** The newest cosigned size per site in a receipt store (a home's receipts, or a mirror's own-log cosignatures). */
+export function receiptSizes(dir: string, file = RECEIPTS_FILE): Map<string, bigint> {
+  const store = ReceiptStore.open(join(dir, file));
+  try {
+    return new Map(store.all().map((r) => [r.site, r.size]));
+  } finally {
+    store.close();
+  }
+}
+
